@@ -1,0 +1,1 @@
+//! The C ABI: every exported function, one file per API area.
