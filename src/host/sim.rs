@@ -109,6 +109,17 @@ impl SimSdk {
             .map(|(r, c)| (*r, c.clone()))
     }
 
+    /// Move the newest live client of `addr` to `stage`, as the SDK's client state machine would
+    /// (e.g. STREAM_STREAMING once connected). Returns false when `addr` has no live client.
+    pub fn set_client_stage(&self, addr: Addr, to: i32) -> bool {
+        let Some((r, _)) = self.client_of(addr) else { return false };
+        let mut st = self.lock();
+        let c = st.clients.get_mut(&r).expect("just found");
+        c.stage = to;
+        c.stage_target = to;
+        true
+    }
+
     pub fn live_clients(&self) -> usize {
         self.lock().clients.values().filter(|c| !c.deleted).count()
     }
