@@ -75,7 +75,7 @@ pub struct Link {
     pub nets: Vec<NetId>,
     pub active_clusters: Vec<ClusterRef>,
     pub static_clusters: Vec<ClusterRef>,
-    /// Set when the link changed since the last published snapshot.
+    /// Set while the link is queued for the next published snapshot (`State::dirty_links`).
     pub dirty: bool,
 }
 
@@ -89,7 +89,8 @@ impl Link {
             nets: Vec::new(),
             active_clusters: Vec::new(),
             static_clusters: Vec::new(),
-            dirty: true,
+            // Not queued yet: the caller's `mark` queues it (a new link flagged here would never be).
+            dirty: false,
         }
     }
 

@@ -389,19 +389,18 @@ impl Core {
             return;
         }
         st.count_changed = true;
-        let orphans: Vec<Addr> = st
-            .links
-            .values_mut()
-            .filter_map(|l| {
-                if !set_remove(&mut l.nets, &net) {
-                    return None;
+        let mut changed = Vec::new();
+        let mut orphans = Vec::new();
+        for l in st.links.values_mut() {
+            if set_remove(&mut l.nets, &net) {
+                changed.push(l.addr);
+                if l.nets.is_empty() {
+                    orphans.push(l.addr);
                 }
-                l.dirty = true;
-                l.nets.is_empty().then_some(l.addr)
-            })
-            .collect();
-        for a in &orphans {
-            st.dirty_links.push(*a);
+            }
+        }
+        for a in changed {
+            Self::mark(&mut st, a);
         }
         for a in orphans {
             self.delete_link(&mut st, a, false, false);
@@ -497,7 +496,6 @@ impl Core {
     fn connect(sdk: &dyn Sdk, l: &mut Link) {
         let Some(client) = l.client else { return };
         l.set_state(CONNECTING);
-        l.dirty = true;
         sdk.client_connect(client);
     }
 
