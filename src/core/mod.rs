@@ -716,22 +716,7 @@ impl Core {
             (l.nets.clone(), l.client.expect("checked"))
         };
         if last_attempt {
-            let mut st = self.st.borrow_mut();
-            let l = st.links.get_mut(&addr).expect("checked above");
-            let now = self.clock.now_secs();
-            let rec = l.rec.get_mut();
-            rec.uplink.state = DISCONNECTED;
-            rec.uplink.start_after = now + self.cfg.reconnect_delay_secs;
-            rec.uplink.attempts_count += 1;
-            let attempts = rec.uplink.attempts_count;
-            Self::mark(&mut st, addr);
-            if attempts < self.cfg.max_attempts {
-                self.sdk.client_reset(client);
-                debug!("uplink {} lost, attempt {attempts} of {}", NodeAddr(addr), self.cfg.max_attempts);
-                return;
-            }
-            drop(st);
-            self.drop_disconnected(addr);
+            self.uplink_lost(addr);
             return;
         }
         let stage = self.sdk.client_stage_target(client);
@@ -750,6 +735,28 @@ impl Core {
             l.set_state(DISCONNECTED);
             Self::mark(&mut st, addr);
         }
+    }
+
+    /// The uplink is down ("drop as disconnected", CONTRACT.md §7 flag set; also the §8 wake-up with no
+    /// address): DISCONNECTED, next try after `reconnect_delay`; past `max_attempts` the nets decide.
+    fn uplink_lost(&self, addr: Addr) {
+        let mut st = self.st.borrow_mut();
+        let Some(l) = st.links.get_mut(&addr) else { return };
+        let Some(client) = l.client else { return };
+        let now = self.clock.now_secs();
+        let rec = l.rec.get_mut();
+        rec.uplink.state = DISCONNECTED;
+        rec.uplink.start_after = now + self.cfg.reconnect_delay_secs;
+        rec.uplink.attempts_count += 1;
+        let attempts = rec.uplink.attempts_count;
+        Self::mark(&mut st, addr);
+        if attempts < self.cfg.max_attempts {
+            self.sdk.client_reset(client);
+            debug!("uplink {} lost, attempt {attempts} of {}", NodeAddr(addr), self.cfg.max_attempts);
+            return;
+        }
+        drop(st);
+        self.drop_disconnected(addr);
     }
 
     /// The link is disconnected for good this round: each active net decides through `disconnected`
@@ -946,7 +953,7 @@ impl Core {
         }
         drop(st);
         info!("no address known for uplink {}: dropped as disconnected", NodeAddr(addr));
-        self.drop_disconnected(addr);
+        self.uplink_lost(addr);
     }
 
     // ---------------------------------------------------------------- shutdown
