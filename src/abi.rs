@@ -43,11 +43,12 @@ pub struct pthread_rwlock_t {
 /// Uplink state of a link (ABI.md §2).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum dap_link_state_t {
+pub enum dap_link_state {
     LINK_STATE_DISCONNECTED = 0,
     LINK_STATE_CONNECTING = 1,
     LINK_STATE_ESTABLISHED = 2,
 }
+pub type dap_link_state_t = dap_link_state;
 
 /// Opaque SDK client (`dap_client.h`), mirrored in [`SdkClient`] where the library reads it.
 #[repr(C)]
@@ -63,9 +64,9 @@ pub struct dap_cluster_t {
 
 /// The uplink half of a link record (`dap_link_t::uplink`).
 #[repr(C)]
-pub struct dap_link_uplink_t {
+pub struct dap_link_uplink {
     /// Written by the library only; the node reads it.
-    pub state: dap_link_state_t,
+    pub state: dap_link_state,
     pub attempts_count: u32,
     /// The client this link dials out with, or NULL for a downlink-only link. Owned by the library.
     pub client: *mut dap_client_t,
@@ -77,6 +78,7 @@ pub struct dap_link_uplink_t {
     /// Written by the node in `fill_net_info` after it called `link_update`: "start connecting".
     pub ready: bool,
 }
+pub type dap_link_uplink_t = dap_link_uplink;
 
 /// One link record. The pointer a callback receives is the live record, valid during the call only.
 /// `active_clusters`, `uplink.associated_nets` and `static_clusters` are always NULL here: the library
@@ -86,7 +88,7 @@ pub struct dap_link {
     pub addr: dap_stream_node_addr_t,
     pub is_uplink: bool,
     pub active_clusters: *mut dap_list_t,
-    pub uplink: dap_link_uplink_t,
+    pub uplink: dap_link_uplink,
     pub static_clusters: *mut dap_list_t,
     pub link_manager: *mut dap_link_manager,
     pub stream_is_destroyed: bool,
@@ -123,10 +125,10 @@ pub struct dap_link_manager {
     pub max_attempts_num: u32,
     pub reconnect_delay: u32,
     pub nets: *mut dap_list_t,
-    pub links: *mut dap_link_t,
+    pub links: *mut dap_link,
     pub links_lock: pthread_rwlock_t,
     pub nets_lock: pthread_rwlock_t,
-    pub callbacks: dap_link_manager_callbacks_t,
+    pub callbacks: dap_link_manager_callbacks,
 }
 pub type dap_link_manager_t = dap_link_manager;
 

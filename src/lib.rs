@@ -8,7 +8,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod abi;
+pub mod actor;
 pub mod core;
 pub mod host;
-#[cfg(feature = "sdk")]
 pub mod ffi;

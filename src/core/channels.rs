@@ -9,7 +9,7 @@ pub const MAX_CHANNELS: usize = 255;
 pub const DEFAULT_CHANNELS: &str = "RCGEND";
 
 struct Channels {
-    current: String,
+    current: Vec<u8>,
     /// Every string handed to C stays alive until process exit: "valid until the next change" is the
     /// contract, but a reader on another thread may still hold the previous pointer; changes are rare.
     published: Vec<CString>,
@@ -20,7 +20,7 @@ static CHANNELS: Mutex<Option<Channels>> = Mutex::new(None);
 fn with<R>(f: impl FnOnce(&mut Channels) -> R) -> R {
     let mut g = CHANNELS.lock().unwrap_or_else(|e| e.into_inner());
     let ch = g.get_or_insert_with(|| Channels {
-        current: DEFAULT_CHANNELS.to_owned(),
+        current: DEFAULT_CHANNELS.as_bytes().to_vec(),
         published: vec![CString::new(DEFAULT_CHANNELS).expect("no NUL")],
     });
     f(ch)
@@ -38,7 +38,7 @@ pub enum ChannelError {
 
 /// The current list.
 pub fn current() -> String {
-    with(|c| c.current.clone())
+    with(|c| String::from_utf8_lossy(&c.current).into_owned())
 }
 
 /// The current list as a C string pointer, valid until process exit.
@@ -49,7 +49,7 @@ pub fn current_c() -> *const std::ffi::c_char {
 /// Add `id` (no-op if present). `registered` tells whether a channel processor exists for it.
 pub fn add(id: u8, registered: bool) -> Result<(), ChannelError> {
     with(|c| {
-        if c.current.as_bytes().contains(&id) {
+        if c.current.contains(&id) {
             return Ok(());
         }
         if !registered {
@@ -58,7 +58,7 @@ pub fn add(id: u8, registered: bool) -> Result<(), ChannelError> {
         if c.current.len() >= MAX_CHANNELS || id == 0 {
             return Err(ChannelError::Full);
         }
-        c.current.push(id as char);
+        c.current.push(id);
         c.published.push(CString::new(c.current.clone()).expect("no NUL"));
         Ok(())
     })
@@ -66,11 +66,35 @@ pub fn add(id: u8, registered: bool) -> Result<(), ChannelError> {
 
 pub fn remove(id: u8) -> Result<(), ChannelError> {
     with(|c| {
-        let Some(pos) = c.current.as_bytes().iter().position(|b| *b == id) else {
+        let Some(pos) = c.current.iter().position(|b| *b == id) else {
             return Err(ChannelError::NotPresent);
         };
         c.current.remove(pos);
         c.published.push(CString::new(c.current.clone()).expect("no NUL"));
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // One test: the list is process-wide state.
+    #[test]
+    fn channel_list_rules() {
+        assert_eq!(current(), DEFAULT_CHANNELS);
+        assert_eq!(add(b'R', true), Ok(()), "already present is fine");
+        assert_eq!(add(b'X', false), Err(ChannelError::NoProcessor));
+        assert_eq!(add(b'X', true), Ok(()));
+        assert_eq!(current(), "RCGENDX");
+        // SAFETY: current_c returns a NUL-terminated string kept alive for the process.
+        let c = unsafe { std::ffi::CStr::from_ptr(current_c()) };
+        assert_eq!(c.to_str(), Ok("RCGENDX"));
+        assert_eq!(remove(b'X'), Ok(()));
+        assert_eq!(remove(b'X'), Err(ChannelError::NotPresent));
+        for i in 0..300u32 {
+            let _ = add(b'a'.wrapping_add((i % 200) as u8).max(1), true);
+        }
+        assert!(current().len() <= MAX_CHANNELS);
+    }
 }

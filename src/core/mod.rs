@@ -10,6 +10,8 @@ pub mod addr;
 pub mod channels;
 pub mod clock;
 pub mod link;
+pub mod report;
+pub mod uplink_host;
 pub mod view;
 
 use std::cell::{Cell, RefCell};
@@ -19,14 +21,14 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use log::{debug, error, info, warn};
 
-use crate::abi::{dap_link_manager_t, dap_link_state_t, DAP_NET_ID_INVALID};
+use crate::abi::{dap_link_manager_t, DAP_NET_ID_INVALID};
 use crate::host::{Addr, ClusterRef, NetId, Node, Sdk};
 use addr::NodeAddr;
 use clock::Clock;
 use link::{set_insert, set_remove, Link};
 use view::{FastState, LinkMap, LinkView, NetView, Snapshot};
 
-use dap_link_state_t::{LINK_STATE_CONNECTING as CONNECTING, LINK_STATE_DISCONNECTED as DISCONNECTED,
+use crate::abi::dap_link_state::{LINK_STATE_CONNECTING as CONNECTING, LINK_STATE_DISCONNECTED as DISCONNECTED,
     LINK_STATE_ESTABLISHED as ESTABLISHED};
 
 /// `[link_manager]` settings the state machine uses (CONTRACT.md §1).
@@ -79,31 +81,44 @@ pub enum Op {
     Panic,
 }
 
+/// Names of the operation kinds, by [`Op::index`].
+pub const OP_NAMES: [&str; 20] = [
+    "set_condition", "add_net", "add_net_associate", "remove_net", "set_net_condition", "link_create",
+    "link_update", "stream_add", "stream_replace", "stream_delete", "accounting", "cluster_joined",
+    "cluster_left", "static_joined", "static_left", "client_connected", "client_error", "tick", "shutdown",
+    "panic",
+];
+
 impl Op {
+    /// Stable index of the operation kind, into [`OP_NAMES`] (per-type statistics).
+    pub fn index(&self) -> usize {
+        match self {
+            Op::SetCondition(_) => 0,
+            Op::AddNet { .. } => 1,
+            Op::AddNetAssociate { .. } => 2,
+            Op::RemoveNet(_) => 3,
+            Op::SetNetCondition { .. } => 4,
+            Op::LinkCreate { .. } => 5,
+            Op::LinkUpdate { .. } => 6,
+            Op::StreamAdd { .. } => 7,
+            Op::StreamReplace { .. } => 8,
+            Op::StreamDelete { .. } => 9,
+            Op::Accounting { .. } => 10,
+            Op::ClusterJoined { .. } => 11,
+            Op::ClusterLeft { .. } => 12,
+            Op::StaticJoined { .. } => 13,
+            Op::StaticLeft { .. } => 14,
+            Op::ClientConnected { .. } => 15,
+            Op::ClientError { .. } => 16,
+            Op::Tick(_) => 17,
+            Op::Shutdown => 18,
+            Op::Panic => 19,
+        }
+    }
+
     /// Stable short name, used in logs and per-type statistics.
     pub fn name(&self) -> &'static str {
-        match self {
-            Op::SetCondition(_) => "set_condition",
-            Op::AddNet { .. } => "add_net",
-            Op::AddNetAssociate { .. } => "add_net_associate",
-            Op::RemoveNet(_) => "remove_net",
-            Op::SetNetCondition { .. } => "set_net_condition",
-            Op::LinkCreate { .. } => "link_create",
-            Op::LinkUpdate { .. } => "link_update",
-            Op::StreamAdd { .. } => "stream_add",
-            Op::StreamReplace { .. } => "stream_replace",
-            Op::StreamDelete { .. } => "stream_delete",
-            Op::Accounting { .. } => "accounting",
-            Op::ClusterJoined { .. } => "cluster_joined",
-            Op::ClusterLeft { .. } => "cluster_left",
-            Op::StaticJoined { .. } => "static_joined",
-            Op::StaticLeft { .. } => "static_left",
-            Op::ClientConnected { .. } => "client_connected",
-            Op::ClientError { .. } => "client_error",
-            Op::Tick(_) => "tick",
-            Op::Shutdown => "shutdown",
-            Op::Panic => "panic",
-        }
+        OP_NAMES[self.index()]
     }
 
     /// Events that report a fact about a link: never dropped, applied in issue order (FIX-ORDER).
@@ -185,7 +200,7 @@ pub fn with_current<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
 }
 
 /// Marks this thread as driving `core` until dropped (restores the previous value: nesting is fine).
-struct Entered(*const Core);
+pub struct Entered(*const Core);
 
 impl Entered {
     fn new(core: &Core) -> Self {
@@ -217,6 +232,12 @@ impl Core {
             graveyard: RefCell::new(Vec::new()),
             views: Arc::new(ArcSwap::from_pointee(Snapshot::default())),
         }
+    }
+
+    /// Mark the calling thread as the one driving this core (the actor thread does so for its life), so
+    /// calls made on it from callbacks find the core through [`with_current`].
+    pub fn enter(&self) -> Entered {
+        Entered::new(self)
     }
 
     /// The published view, shared with getter threads.
