@@ -218,7 +218,8 @@ impl Core {
     /// `manager` is the C-visible manager object stored in every `dap_link_t::link_manager`.
     pub fn new(sdk: Box<dyn Sdk>, node: Box<dyn Node>, cfg: Config, clock: Arc<Clock>,
         manager: *mut dap_link_manager_t) -> Self {
-        let st = State { active: true, next_phase_is_wakeup: true, nets_dirty: true, ..State::default() };
+        // The first tick is a links request, as in C (`s_update_states` starts with wake-up mode off).
+        let st = State { active: true, next_phase_is_wakeup: false, nets_dirty: true, ..State::default() };
         Self {
             st: RefCell::new(st),
             sdk,
