@@ -825,26 +825,28 @@ impl Core {
             self.sdk_call(st, |sdk| sdk.cluster_delete(c, addr));
         }
         let Some(l) = st.links.get_mut(&addr) else { return };
-        l.active_clusters.clear();
-        if was_uplink && !l.nets.is_empty() {
+        let had_clusters = !std::mem::take(&mut l.active_clusters).is_empty();
+        if had_clusters && was_uplink && !l.nets.is_empty() {
             st.count_changed = true;
         }
         let l = st.links.get_mut(&addr).expect("present");
         let preserve = (preserve_client || !l.static_clusters.is_empty()) && !force;
+        // As C's s_link_delete: a preserved link whose stream is already destroyed keeps its nets, client
+        // and state (the client's own error/drop events decide what happens to it next).
         if !l.rec.get().stream_is_destroyed || !preserve {
-            l.nets.clear();
-        }
-        let own_uuid = l.client.map_or(0, |c| self.sdk.client_stream_uuid(c));
-        if let Some(c) = l.client {
-            if preserve {
-                self.sdk.client_reset(c);
-                l.set_state(DISCONNECTED);
-            } else {
-                self.sdk.client_delete(c);
-                l.set_client(None, 0);
+            let own_uuid = if l.client.is_some() { l.rec.get().uplink.es_uuid } else { 0 };
+            if let Some(c) = l.client {
+                l.nets.clear();
+                if !preserve {
+                    self.sdk.client_delete(c);
+                    l.set_client(None, 0);
+                } else if l.state() != DISCONNECTED {
+                    self.sdk.client_reset(c);
+                    l.set_state(DISCONNECTED);
+                }
             }
+            self.sdk.streams_close(addr, own_uuid);
         }
-        self.sdk.streams_close(addr, own_uuid);
         Self::mark(st, addr);
         if !preserve {
             if let Some(l) = st.links.remove(&addr) {
