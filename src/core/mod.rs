@@ -437,17 +437,19 @@ impl Core {
             warn!("[LM-ERROR] code=-1 link_create: {} is this node's own address", NodeAddr(addr));
             return -1;
         }
-        if net != DAP_NET_ID_INVALID {
-            let now = self.clock.now_secs();
-            st.hot.entry(net).or_default().insert(addr, now);
-            if !st.hot_dirty.contains(&net) {
-                st.hot_dirty.push(net);
-            }
-            if !st.nets.iter().any(|n| n.id == net) {
-                warn!("[LM-ERROR] code=-2 link_create {}: net 0x{net:016X} is not managed", NodeAddr(addr));
-                return -2;
-            }
+        let rc = self.link_create_in(&mut st, addr, net);
+        // Always stamped, whatever the outcome (C stamps after the attempt, for any net id).
+        let now = self.clock.now_secs();
+        st.hot.entry(net).or_default().insert(addr, now);
+        if !st.hot_dirty.contains(&net) {
+            st.hot_dirty.push(net);
         }
+        rc
+    }
+
+    /// As C's `s_link_manager_link_create`: find or make the link, give it a client, then associate the
+    /// net; on -2 a link made here is rolled back (its client deleted).
+    fn link_create_in(&self, st: &mut State, addr: Addr, net: NetId) -> i32 {
         let created = !st.links.contains_key(&addr);
         if created {
             st.links.insert(addr, Link::new(addr, self.manager));
@@ -471,19 +473,26 @@ impl Core {
             }
         }
         if net != DAP_NET_ID_INVALID {
+            let known = st.nets.iter().any(|n| n.id == net);
             let l = st.links.get_mut(&addr).expect("link present");
-            if !set_insert(&mut l.nets, net) {
+            if !known || !set_insert(&mut l.nets, net) {
+                if known {
+                    debug!("link_create {}: net 0x{net:016X} already associated", NodeAddr(addr));
+                } else {
+                    warn!("[LM-ERROR] code=-2 link_create {}: net 0x{net:016X} is not managed", NodeAddr(addr));
+                }
                 if created {
                     let l = st.links.remove(&addr).expect("link present");
                     if let Some(c) = l.client {
                         self.sdk.client_delete(c);
                     }
+                } else if needs_client {
+                    Self::mark(st, addr);
                 }
-                debug!("link_create {}: net 0x{net:016X} already associated", NodeAddr(addr));
                 return -2;
             }
         }
-        Self::mark(&mut st, addr);
+        Self::mark(st, addr);
         if self.cfg.debug_more {
             debug!("[LM-TRACE] link {} created/associated with net 0x{net:016X}", NodeAddr(addr));
         }
