@@ -302,6 +302,11 @@ impl Core {
             Op::RemoveNet(net) => {
                 self.set_net_condition(net, false);
                 let mut st = self.st.borrow_mut();
+                // A net that was already inactive is still forgotten by its links (C kept a dangling
+                // pointer to the freed net in them).
+                if st.nets.iter().any(|n| n.id == net) {
+                    self.detach_net(&mut st, net);
+                }
                 st.nets.retain(|n| n.id != net);
                 st.nets_dirty = true;
                 0
@@ -411,21 +416,25 @@ impl Core {
             return;
         }
         st.count_changed = true;
+        self.detach_net(&mut st, net);
+    }
+
+    /// Remove `net` from every link; a link left with no net is deleted (static links keep their client).
+    fn detach_net(&self, st: &mut State, net: NetId) {
         let mut changed = Vec::new();
-        let mut orphans = Vec::new();
         for l in st.links.values_mut() {
             if set_remove(&mut l.nets, &net) {
-                changed.push(l.addr);
-                if l.nets.is_empty() {
-                    orphans.push(l.addr);
-                }
+                changed.push((l.addr, l.nets.is_empty()));
             }
         }
-        for a in changed {
-            Self::mark(&mut st, a);
+        changed.sort_unstable(); // deterministic order of the SDK calls, for tests and replays
+        for (a, _) in &changed {
+            Self::mark(st, *a);
         }
-        for a in orphans {
-            self.delete_link(&mut st, a, false, false);
+        for (a, orphan) in changed {
+            if orphan {
+                self.delete_link(st, a, false, false);
+            }
         }
     }
 
