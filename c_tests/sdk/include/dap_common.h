@@ -11,6 +11,10 @@
 
 #include "uthash.h"
 
+#if defined(__GLIBC__) && !defined(__USE_XOPEN2K)
+#error "pthread_rwlock_t is hidden: define _POSIX_C_SOURCE 200809L (or _GNU_SOURCE) before any include, or use -std=gnu11"
+#endif
+
 #ifdef __cplusplus
 #define DAP_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
 #define DAP_ALIGNOF(type) alignof(type)
