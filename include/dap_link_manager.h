@@ -40,6 +40,17 @@ typedef struct dap_link_uplink dap_link_uplink_t;
 #define DAP_NET_ID_INVALID UINT64_MAX
 
 /*
+ Number of per-type counters in [`dap_lm_stats`] (`per_type[i]` counts operation kind i, see
+ `dap_link_manager_op_name`).
+ */
+#define DAP_LM_OP_KINDS 20
+
+/*
+ Estimated bytes per link: the record, its C struct, the hash-map slot and its published view.
+ */
+#define BYTES_PER_LINK 512
+
+/*
  Uplink state of a link (ABI.md §2).
  */
 enum dap_link_state {
@@ -98,6 +109,133 @@ enum dap_lm_result {
    The manager is inactive (`set_condition(false)`).
    */
   DAP_LM_ERR_INACTIVE = 12,
+};
+
+/*
+ Completion of an `_async` call: `rc` is a `dap_lm_result_t`.
+ */
+typedef void (*dap_lm_completion_cb_t)(int rc, void *arg);
+
+/*
+ The links of one net (members of its primary cluster with a link): uplinks first.
+ */
+struct dap_lm_net_links {
+  uint64_t net_id;
+  size_t uplinks_count;
+  size_t downlinks_count;
+  /*
+   `uplinks_count + downlinks_count` addresses; NULL when both are 0.
+   */
+  dap_stream_node_addr_t *addrs;
+  uint64_t snapshot_time_ns;
+};
+
+/*
+ Completion of `dap_link_manager_get_net_links_addrs_async`; `result` is NULL unless rc is OK and is
+ valid only during the call.
+ */
+typedef void (*dap_lm_net_links_cb_t)(int rc, const struct dap_lm_net_links *result, void *arg);
+
+/*
+ A full copy of one link.
+ */
+struct dap_lm_link_snapshot {
+  dap_stream_node_addr_t addr;
+  bool is_uplink;
+  enum dap_link_state state;
+  uint32_t attempts_count;
+  bool has_client;
+  bool stream_is_destroyed;
+  uint64_t start_after;
+  uint64_t es_uuid;
+  size_t nets_count;
+  uint64_t *nets;
+  size_t active_clusters_count;
+  dap_cluster_t **active_clusters;
+  size_t static_clusters_count;
+  dap_cluster_t **static_clusters;
+  /*
+   When the view it was copied from was published (ns since the epoch, manager clock).
+   */
+  uint64_t snapshot_time_ns;
+};
+
+/*
+ Completion of `dap_link_manager_link_snapshot_async`; `snapshot` valid only during the call.
+ */
+typedef void (*dap_lm_link_snapshot_cb_t)(int rc,
+                                          const struct dap_lm_link_snapshot *snapshot,
+                                          void *arg);
+
+/*
+ One net in a [`dap_lm_nets_snapshot`].
+ */
+struct dap_lm_net_info {
+  uint64_t net_id;
+  bool active;
+  uint32_t min_links;
+  size_t links_count;
+  size_t uplinks_cached;
+  size_t needed_links;
+  size_t established_uplinks;
+  /*
+   Primary first.
+   */
+  size_t clusters_count;
+  dap_cluster_t **clusters;
+};
+
+/*
+ Every managed net.
+ */
+struct dap_lm_nets_snapshot {
+  size_t count;
+  struct dap_lm_net_info *nets;
+  uint64_t snapshot_time_ns;
+};
+
+/*
+ Counters of the running manager. Arrays of 4 are per priority: critical, high, normal, low.
+ */
+struct dap_lm_stats {
+  uint64_t messages_processed;
+  uint64_t messages_queued;
+  uint64_t queue_depth[4];
+  uint64_t queue_peak[4];
+  /*
+   0 = unbounded.
+   */
+  uint64_t queue_capacity[4];
+  /*
+   Refused for capacity (reject policy) or after waiting (wait policy).
+   */
+  uint64_t queue_rejected[4];
+  uint64_t proc_avg_ns;
+  uint64_t proc_p50_ns;
+  uint64_t proc_p99_ns;
+  uint64_t wait_avg_ns;
+  uint64_t wait_p50_ns;
+  uint64_t wait_p99_ns;
+  uint64_t sync_calls;
+  uint64_t async_calls;
+  uint64_t timeouts;
+  /*
+   Every refusal at submission (queue full, shutting down).
+   */
+  uint64_t rejected;
+  /*
+   Handler panics caught (each failed one request).
+   */
+  uint64_t panics;
+  uint64_t passes;
+  uint64_t max_batch;
+  uint64_t links;
+  uint64_t nets;
+  /*
+   Estimate of the heap used by link records, the published view and queued messages.
+   */
+  uint64_t memory_bytes;
+  uint64_t per_type[DAP_LM_OP_KINDS];
 };
 
 typedef enum dap_link_state dap_link_state_t;
@@ -399,6 +537,345 @@ void dap_link_manager_add_static_links_cluster(dap_cluster_member_t *member_, vo
  is deleted keeping its client alive.
  */
 void dap_link_manager_remove_static_links_cluster(dap_cluster_member_t *member_, void *cluster_arg);
+
+/*
+ `add_net`, completion with OK / EXISTS / ...
+ */
+int dap_link_manager_add_net_async(uint64_t net_id,
+                                   dap_cluster_t *cluster,
+                                   uint32_t min_links,
+                                   dap_lm_completion_cb_t cb,
+                                   void *arg);
+
+/*
+ `add_net_associate`, completion with OK / NOT_FOUND / EXISTS / ...
+ */
+int dap_link_manager_add_net_associate_async(uint64_t net_id,
+                                             dap_cluster_t *cluster,
+                                             dap_lm_completion_cb_t cb,
+                                             void *arg);
+
+/*
+ `remove_net`.
+ */
+int dap_link_manager_remove_net_async(uint64_t net_id, dap_lm_completion_cb_t cb, void *arg);
+
+/*
+ `set_net_condition`.
+ */
+int dap_link_manager_set_net_condition_async(uint64_t net_id,
+                                             bool active,
+                                             dap_lm_completion_cb_t cb,
+                                             void *arg);
+
+/*
+ `set_condition` (the flag read by `get_condition` changes at once; the tick sees it when applied).
+ */
+int dap_link_manager_set_condition_async(bool active, dap_lm_completion_cb_t cb, void *arg);
+
+/*
+ `link_create`, completion with OK / OWN_ADDRESS / EXISTS (or unknown net) / NO_MEMORY / ...
+ */
+int dap_link_manager_link_create_async(dap_stream_node_addr_t *addr,
+                                       uint64_t net_id,
+                                       dap_lm_completion_cb_t cb,
+                                       void *arg);
+
+/*
+ `link_update` (host validated now, on this thread: INVALID_ARGUMENT / BAD_HOST are refusals).
+ */
+int dap_link_manager_link_update_async(dap_stream_node_addr_t *addr,
+                                       const char *host,
+                                       uint16_t port,
+                                       dap_lm_completion_cb_t cb,
+                                       void *arg);
+
+/*
+ `stream_add` (INACTIVE refusal while the manager is inactive).
+ */
+int dap_link_manager_stream_add_async(dap_stream_node_addr_t *addr,
+                                      bool uplink,
+                                      dap_lm_completion_cb_t cb,
+                                      void *arg);
+
+/*
+ `stream_replace`.
+ */
+int dap_link_manager_stream_replace_async(dap_stream_node_addr_t *addr,
+                                          bool new_is_uplink,
+                                          dap_lm_completion_cb_t cb,
+                                          void *arg);
+
+/*
+ `stream_delete`.
+ */
+int dap_link_manager_stream_delete_async(dap_stream_node_addr_t *addr,
+                                         dap_lm_completion_cb_t cb,
+                                         void *arg);
+
+/*
+ `accounting_link_in_net`.
+ */
+int dap_link_manager_accounting_link_in_net_async(uint64_t net_id,
+                                                  dap_stream_node_addr_t *addr,
+                                                  bool ok,
+                                                  dap_lm_completion_cb_t cb,
+                                                  void *arg);
+
+/*
+ The net's links, delivered to `cb` on the library thread after everything queued before was
+ applied; the result is valid during the call only. NOT_FOUND for an unknown net.
+ */
+int dap_link_manager_get_net_links_addrs_async(uint64_t net_id,
+                                               bool established_only,
+                                               dap_lm_net_links_cb_t cb,
+                                               void *arg);
+
+/*
+ A copy of one link delivered to `cb` on the library thread; valid during the call only.
+ */
+int dap_link_manager_link_snapshot_async(dap_stream_node_addr_t *addr,
+                                         dap_lm_link_snapshot_cb_t cb,
+                                         void *arg);
+
+/*
+ A copy of one link from the last published view (never waits): OK and `*out` set, NOT_FOUND,
+ INVALID_ARGUMENT, NOT_INITIALIZED. Free with `dap_lm_link_snapshot_free`.
+ */
+int dap_link_manager_link_snapshot(dap_stream_node_addr_t *addr, struct dap_lm_link_snapshot **out);
+
+/*
+ Every net from the last published view (never waits). Free with `dap_lm_nets_snapshot_free`.
+ */
+int dap_link_manager_nets_snapshot(struct dap_lm_nets_snapshot **out);
+
+/*
+ Free a link snapshot (NULL accepted).
+ */
+void dap_lm_link_snapshot_free(struct dap_lm_link_snapshot *s);
+
+/*
+ Free a nets snapshot (NULL accepted).
+ */
+void dap_lm_nets_snapshot_free(struct dap_lm_nets_snapshot *s);
+
+/*
+ Free a net-links result (NULL accepted).
+ */
+void dap_lm_net_links_free(struct dap_lm_net_links *r);
+
+/*
+ Fill `*out` with the current counters: OK, INVALID_ARGUMENT (NULL), NOT_INITIALIZED.
+ */
+int dap_link_manager_get_stats(struct dap_lm_stats *out);
+
+/*
+ Name of operation kind `i` (index of `dap_lm_stats::per_type`), or NULL when out of range. Static.
+ */
+const char *dap_link_manager_op_name(int i);
+
+/*
+ The counters as JSON text, `malloc`'d (free with `free()`); NULL when not initialised.
+ */
+char *dap_link_manager_stats_json(void);
+
+/*
+ The counters in Prometheus text exposition format (with the configured limits next to usage),
+ `malloc`'d (free with `free()`); NULL when not initialised.
+ */
+char *dap_link_manager_metrics_prometheus(void);
+
+/*
+ `add_net`, waiting: OK, INVALID_ARGUMENT (id 0 / cluster NULL), EXISTS, NOT_INITIALIZED, TIMEOUT, ...
+ */
+int dap_link_manager_add_net_sync(uint64_t net_id,
+                                  dap_cluster_t *cluster,
+                                  uint32_t min_links,
+                                  uint32_t timeout_ms);
+
+/*
+ `add_net_associate`, waiting: OK, INVALID_ARGUMENT, NOT_FOUND (unknown net), EXISTS, ...
+ */
+int dap_link_manager_add_net_associate_sync(uint64_t net_id,
+                                            dap_cluster_t *cluster,
+                                            uint32_t timeout_ms);
+
+/*
+ `remove_net`, waiting (unknown net: OK, nothing done).
+ */
+int dap_link_manager_remove_net_sync(uint64_t net_id, uint32_t timeout_ms);
+
+/*
+ `set_net_condition`, waiting (unknown net: OK, nothing done).
+ */
+int dap_link_manager_set_net_condition_sync(uint64_t net_id, bool active, uint32_t timeout_ms);
+
+/*
+ `set_condition`, waiting until the library thread applied it.
+ */
+int dap_link_manager_set_condition_sync(bool active, uint32_t timeout_ms);
+
+/*
+ `link_create`, waiting: OK, INVALID_ARGUMENT (NULL/0), OWN_ADDRESS, NOT_FOUND (unknown net),
+ EXISTS (net already associated), NO_MEMORY (no client), ...
+ */
+int dap_link_manager_link_create_sync(dap_stream_node_addr_t *addr,
+                                      uint64_t net_id,
+                                      uint32_t timeout_ms);
+
+/*
+ `link_update`, waiting until applied: OK, INVALID_ARGUMENT (NULL address, host, port 0, "::"),
+ BAD_HOST (does not resolve / loopback / any / broadcast), ...
+ */
+int dap_link_manager_link_update_sync(dap_stream_node_addr_t *addr,
+                                      const char *host,
+                                      uint16_t port,
+                                      uint32_t timeout_ms);
+
+/*
+ `stream_add`, waiting until applied: OK, INVALID_ARGUMENT, INACTIVE, NOT_INITIALIZED, ...
+ */
+int dap_link_manager_stream_add_sync(dap_stream_node_addr_t *addr,
+                                     bool uplink,
+                                     uint32_t timeout_ms);
+
+/*
+ `stream_replace`, waiting until applied.
+ */
+int dap_link_manager_stream_replace_sync(dap_stream_node_addr_t *addr,
+                                         bool new_is_uplink,
+                                         uint32_t timeout_ms);
+
+/*
+ `stream_delete`, waiting until applied.
+ */
+int dap_link_manager_stream_delete_sync(dap_stream_node_addr_t *addr, uint32_t timeout_ms);
+
+/*
+ `accounting_link_in_net`, waiting until applied.
+ */
+int dap_link_manager_accounting_link_in_net_sync(uint64_t net_id,
+                                                 dap_stream_node_addr_t *addr,
+                                                 bool ok,
+                                                 uint32_t timeout_ms);
+
+/*
+ Wait until everything this thread queued before has been applied and published.
+ */
+int dap_link_manager_sync(uint32_t timeout_ms);
+
+/*
+ The manager's active flag after every earlier call of this thread applied.
+ */
+int dap_link_manager_get_condition_sync(bool *out, uint32_t timeout_ms);
+
+/*
+ The net's active flag: NOT_FOUND for an unknown net.
+ */
+int dap_link_manager_get_net_condition_sync(uint64_t net_id, bool *out, uint32_t timeout_ms);
+
+/*
+ `links_count`: NOT_FOUND for an unknown net.
+ */
+int dap_link_manager_links_count_sync(uint64_t net_id, size_t *out, uint32_t timeout_ms);
+
+/*
+ `required_links_count`: NOT_FOUND for an unknown net.
+ */
+int dap_link_manager_required_links_count_sync(uint64_t net_id, size_t *out, uint32_t timeout_ms);
+
+/*
+ `needed_links_count`: NOT_FOUND for an unknown net.
+ */
+int dap_link_manager_needed_links_count_sync(uint64_t net_id, size_t *out, uint32_t timeout_ms);
+
+/*
+ `established_uplinks_count`: NOT_FOUND for an unknown net.
+ */
+int dap_link_manager_established_uplinks_count_sync(uint64_t net_id,
+                                                    size_t *out,
+                                                    uint32_t timeout_ms);
+
+/*
+ `link_find`: `*out` true when the link exists and `net_id` is among its nets.
+ */
+int dap_link_manager_link_find_sync(dap_stream_node_addr_t *addr,
+                                    uint64_t net_id,
+                                    bool *out,
+                                    uint32_t timeout_ms);
+
+/*
+ `link_is_established`.
+ */
+int dap_link_manager_link_is_established_sync(dap_stream_node_addr_t *addr,
+                                              bool *out,
+                                              uint32_t timeout_ms);
+
+/*
+ The net's links (uplinks first) as a `dap_lm_net_links_t` freed with `dap_lm_net_links_free`.
+ NOT_FOUND for an unknown net.
+ */
+int dap_link_manager_get_net_links_addrs_sync(uint64_t net_id,
+                                              bool established_only,
+                                              struct dap_lm_net_links **out,
+                                              uint32_t timeout_ms);
+
+/*
+ The hot list of the net: `*out_addrs` a `malloc`'d array (free it with `free()`, NULL when empty)
+ and `*out_count`. NOT_FOUND for an unknown net.
+ */
+int dap_link_manager_get_ignored_addrs_sync(uint64_t net_id,
+                                            dap_stream_node_addr_t **out_addrs,
+                                            size_t *out_count,
+                                            uint32_t timeout_ms);
+
+/*
+ A full copy of one link as of now (after this thread's earlier calls), freed with
+ `dap_lm_link_snapshot_free`. NOT_FOUND when there is no such link.
+ */
+int dap_link_manager_link_snapshot_sync(dap_stream_node_addr_t *addr,
+                                        struct dap_lm_link_snapshot **out,
+                                        uint32_t timeout_ms);
+
+/*
+ Every net as of now, freed with `dap_lm_nets_snapshot_free`.
+ */
+int dap_link_manager_nets_snapshot_sync(struct dap_lm_nets_snapshot **out, uint32_t timeout_ms);
+
+#if defined(DAP_LINK_MANAGER_TEST_HOOKS)
+/*
+ Switch the manager to a virtual clock at `ns` (ns since the epoch) and stop automatic ticks.
+ */
+int dap_link_manager_test_clock_set(uint64_t ns);
+#endif
+
+#if defined(DAP_LINK_MANAGER_TEST_HOOKS)
+/*
+ Move the virtual clock forward by `ns` (switches to virtual time at "now" first if needed).
+ */
+int dap_link_manager_test_clock_advance(uint64_t ns);
+#endif
+
+#if defined(DAP_LINK_MANAGER_TEST_HOOKS)
+/*
+ Stop (false) or restart (true) the automatic tick.
+ */
+int dap_link_manager_test_auto_tick(bool on);
+#endif
+
+#if defined(DAP_LINK_MANAGER_TEST_HOOKS)
+/*
+ Run one tick now and wait for it: `phase` -1 = the next in turn, 0 = wake-up, 1 = links request.
+ */
+int dap_link_manager_test_tick(int phase, uint32_t timeout_ms);
+#endif
+
+#if defined(DAP_LINK_MANAGER_TEST_HOOKS)
+/*
+ Make the next handler panic (fault injection): returns DAP_LM_ERR_INTERNAL when the actor caught it.
+ */
+int dap_link_manager_test_inject_panic(uint32_t timeout_ms);
+#endif
 
 #ifdef __cplusplus
 }  // extern "C"

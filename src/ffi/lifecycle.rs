@@ -179,6 +179,9 @@ pub extern "C" fn dap_link_manager_set_condition(active: bool) {
 pub(crate) fn set_condition(active: bool, mode: Mode) -> c_int {
     let Some(()) = api::with_runtime(|rt| rt.active.store(active, Ordering::Release)) else {
         warn!("[LM-ERROR] set_condition: the link manager is not initialised");
+        if let Mode::Then(f) = mode {
+            f(Err(LmError::NotInitialized));
+        }
         return err(LmError::NotInitialized);
     };
     // SAFETY: a plain bool in the static manager object.

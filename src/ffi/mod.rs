@@ -16,3 +16,13 @@ pub mod nets;
 pub mod result;
 #[cfg(feature = "sdk")]
 pub mod streams;
+#[cfg(feature = "sdk")]
+pub mod async_api;
+#[cfg(feature = "sdk")]
+pub mod snapshot;
+#[cfg(feature = "sdk")]
+pub mod stats;
+#[cfg(feature = "sdk")]
+pub mod sync;
+#[cfg(all(feature = "sdk", feature = "test-hooks"))]
+pub mod test_hooks;
