@@ -838,12 +838,14 @@ impl Core {
     fn delete_link(&self, st: &mut State, addr: Addr, force: bool, preserve_client: bool) {
         let Some(l) = st.links.get(&addr) else { return };
         let clusters = l.active_clusters.clone();
+        let had_clusters = !clusters.is_empty();
         let was_uplink = l.rec.get().is_uplink;
         for c in clusters {
             self.sdk_call(st, |sdk| sdk.cluster_delete(c, addr));
         }
         let Some(l) = st.links.get_mut(&addr) else { return };
-        let had_clusters = !std::mem::take(&mut l.active_clusters).is_empty();
+        // (the membership callbacks of the deletes above have already emptied it)
+        l.active_clusters.clear();
         if had_clusters && was_uplink && !l.nets.is_empty() {
             st.count_changed = true;
         }
