@@ -1016,7 +1016,12 @@ impl Core {
         }
         let mut st = self.st.borrow_mut();
         st.nets.clear();
-        st.hot.clear();
+        let hot: Vec<NetId> = st.hot.drain().map(|(net, _)| net).collect();
+        for net in hot {
+            if !st.hot_dirty.contains(&net) {
+                st.hot_dirty.push(net);
+            }
+        }
         st.nets_dirty = true;
         st.count_changed = false;
     }
