@@ -23,7 +23,7 @@ static int s_failures;
     do {                                                                                                               \
         const char *a_ = (a), *b_ = (b);                                                                               \
         if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                                                       \
-            fprintf(stderr, "%s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__, a_ ? a_ : "(null)", b_ ? b_ : "(null)"); \
+            fprintf(stderr, "%s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__, a_ ? a_ : "(null)", b_ ? b_ : "(null)");  \
             s_failures++;                                                                                              \
         }                                                                                                              \
     } while (0)

@@ -27,22 +27,22 @@ typedef void (*dap_client_callback_t)(dap_client_t *client, void *arg);
 #define DAP_HOSTADDR_STRLEN 256
 
 typedef struct dap_client_link_info {
-    dap_stream_node_addr_t node_addr;       /* +0 */
-    char uplink_addr[DAP_HOSTADDR_STRLEN];  /* +8 */
-    uint16_t uplink_port;                   /* +264 */
+    dap_stream_node_addr_t node_addr;      /* +0 */
+    char uplink_addr[DAP_HOSTADDR_STRLEN]; /* +8 */
+    uint16_t uplink_port;                  /* +264 */
 } DAP_ALIGN_PACKED dap_client_link_info_t;
 
 struct dap_client {
     char *active_channels;            /* 0 */
     dap_client_link_info_t link_info; /* 8, 266 bytes */
     uint8_t _reserved_274[14];
-    bool always_reconnect;            /* 288 */
+    bool always_reconnect; /* 288 */
     bool _reserved_289;
-    bool del_arg;                     /* 290: free() the arg given to dap_client_new on deletion */
-    int stage_target;                 /* 292: dap_client_stage_t */
+    bool del_arg;     /* 290: free() the arg given to dap_client_new on deletion */
+    int stage_target; /* 292: dap_client_stage_t */
     uint8_t _reserved_296[24];
-    void *_internal;                  /* 320: dap_client_pvt_t (dap_client_pvt.h) */
-    void *_inheritor;                 /* 328: owned by the user of the client */
+    void *_internal;  /* 320: dap_client_pvt_t (dap_client_pvt.h) */
+    void *_inheritor; /* 328: owned by the user of the client */
 };
 
 DAP_STATIC_ASSERT(sizeof(dap_client_stage_t) == 4, "stage enum is int sized");
@@ -68,8 +68,8 @@ DAP_SDK_API void dap_client_go_stage(dap_client_t *client, int stage, dap_client
 DAP_SDK_API int dap_client_get_stage(dap_client_t *client);
 /* Asynchronous: freed later on the worker, after completions already queued for it. */
 DAP_SDK_API void dap_client_delete_mt(dap_client_t *client);
-DAP_SDK_API void dap_client_set_uplink_unsafe(dap_client_t *client, dap_stream_node_addr_t *node_addr,
-                                              const char *host, uint16_t port);
+DAP_SDK_API void dap_client_set_uplink_unsafe(dap_client_t *client, dap_stream_node_addr_t *node_addr, const char *host,
+                                              uint16_t port);
 DAP_SDK_API void dap_client_set_is_always_reconnect(dap_client_t *client, bool on);
 DAP_SDK_API void dap_client_set_active_channels_unsafe(dap_client_t *client, const char *channels);
 

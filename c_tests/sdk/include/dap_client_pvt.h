@@ -8,11 +8,11 @@
 #include "dap_worker.h"
 
 typedef struct dap_client_pvt {
-    dap_client_t *client;            /* 0 */
-    dap_worker_t *worker;            /* 8 */
-    int stage;                       /* 16: dap_client_stage_t, current stage */
-    int stage_status;                /* 20: unused by the stand-in */
-    dap_events_socket_t *stream_es;  /* 24 */
+    dap_client_t *client;           /* 0 */
+    dap_worker_t *worker;           /* 8 */
+    int stage;                      /* 16: dap_client_stage_t, current stage */
+    int stage_status;               /* 20: unused by the stand-in */
+    dap_events_socket_t *stream_es; /* 24 */
 } dap_client_pvt_t;
 
 #ifdef DAP_SDK_LP64

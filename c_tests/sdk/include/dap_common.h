@@ -12,16 +12,17 @@
 #include "uthash.h"
 
 #if defined(__GLIBC__) && !defined(__USE_XOPEN2K)
-#error "pthread_rwlock_t is hidden: define _POSIX_C_SOURCE 200809L (or _GNU_SOURCE) before any include, or use -std=gnu11"
+#error                                                                                                                 \
+    "pthread_rwlock_t is hidden: define _POSIX_C_SOURCE 200809L (or _GNU_SOURCE) before any include, or use -std=gnu11"
 #endif
 
 #ifdef __cplusplus
 #define DAP_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
-#define DAP_ALIGNOF(type) alignof(type)
+#define DAP_ALIGNOF(type)            alignof(type)
 extern "C" {
 #else
 #define DAP_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
-#define DAP_ALIGNOF(type) _Alignof(type)
+#define DAP_ALIGNOF(type)            _Alignof(type)
 #endif
 
 #define DAP_ALIGN_PACKED __attribute__((packed))
@@ -51,9 +52,9 @@ DAP_STATIC_ASSERT(sizeof(pthread_rwlock_t) == 56, "pthread_rwlock_t is 56 bytes"
 #endif
 
 /* Text form of an address: "XXXX::XXXX::XXXX::XXXX", words[3] (most significant) first. */
-#define NODE_ADDR_FP_STR "%04hX::%04hX::%04hX::%04hX"
+#define NODE_ADDR_FP_STR         "%04hX::%04hX::%04hX::%04hX"
 #define NODE_ADDR_FP_ARGS(a_ptr) (a_ptr)->words[3], (a_ptr)->words[2], (a_ptr)->words[1], (a_ptr)->words[0]
-#define NODE_ADDR_FP_ARGS_S(a) (a).words[3], (a).words[2], (a).words[1], (a).words[0]
+#define NODE_ADDR_FP_ARGS_S(a)   (a).words[3], (a).words[2], (a).words[1], (a).words[0]
 /* Buffer size for the text form, NUL included. */
 #define DAP_NODE_ADDR_STR_SIZE 23
 

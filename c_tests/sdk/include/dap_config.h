@@ -17,12 +17,11 @@ DAP_SDK_API extern dap_config_t *g_config;
  * unsigned getter). Booleans: true/false/1/0, case-insensitive. Strings stay valid until sdk_reset. */
 DAP_SDK_API uint64_t _dap_config_get_item_uint(dap_config_t *config, const char *section, const char *key,
                                                uint64_t dflt);
-DAP_SDK_API int64_t _dap_config_get_item_int(dap_config_t *config, const char *section, const char *key,
-                                             int64_t dflt);
+DAP_SDK_API int64_t _dap_config_get_item_int(dap_config_t *config, const char *section, const char *key, int64_t dflt);
 DAP_SDK_API bool dap_config_get_item_bool_default(dap_config_t *config, const char *section, const char *key,
                                                   bool dflt);
-DAP_SDK_API const char *dap_config_get_item_str_default(dap_config_t *config, const char *section,
-                                                        const char *key, const char *dflt);
+DAP_SDK_API const char *dap_config_get_item_str_default(dap_config_t *config, const char *section, const char *key,
+                                                        const char *dflt);
 
 #ifdef __cplusplus
 }

@@ -9,8 +9,8 @@ extern "C" {
 #endif
 
 typedef struct dap_stream_ch_proc {
-    uint8_t id;          /* 0 */
-    void *callbacks[6];  /* never called by the link manager */
+    uint8_t id;         /* 0 */
+    void *callbacks[6]; /* never called by the link manager */
     void *_inheritor;
 } dap_stream_ch_proc_t;
 

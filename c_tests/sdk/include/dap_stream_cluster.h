@@ -66,20 +66,18 @@ DAP_STATIC_ASSERT(offsetof(dap_cluster_member_t, cluster) == 24, "member cluster
 #endif
 
 /* New member (role, info) or NULL when NULL arguments or the address is already a member. */
-DAP_SDK_API dap_cluster_member_t *dap_cluster_member_add(dap_cluster_t *cluster, dap_stream_node_addr_t *addr,
-                                                         int role, void *info);
+DAP_SDK_API dap_cluster_member_t *dap_cluster_member_add(dap_cluster_t *cluster, dap_stream_node_addr_t *addr, int role,
+                                                         void *info);
 /* Takes the read lock unless the calling thread holds the write lock (e.g. from a delete callback).
  * The member may be freed as soon as the lock is released, as in the SDK. */
-DAP_SDK_API dap_cluster_member_t *dap_cluster_member_find_unsafe(dap_cluster_t *cluster,
-                                                                 dap_stream_node_addr_t *addr);
+DAP_SDK_API dap_cluster_member_t *dap_cluster_member_find_unsafe(dap_cluster_t *cluster, dap_stream_node_addr_t *addr);
 /* 0 deleted; -1 not a member; -2 NULL argument. */
 DAP_SDK_API int dap_cluster_member_delete(dap_cluster_t *cluster, dap_stream_node_addr_t *addr);
 DAP_SDK_API size_t dap_cluster_members_count(dap_cluster_t *cluster);
 DAP_SDK_API void dap_cluster_delete_all_members(dap_cluster_t *cluster);
 /* malloc'd array of the members' addresses in insertion order (role -1 = all), *count set; NULL and
  * *count = 0 when there are none. The caller free()s it. */
-DAP_SDK_API dap_stream_node_addr_t *dap_cluster_get_all_members_addrs(dap_cluster_t *cluster, size_t *count,
-                                                                      int role);
+DAP_SDK_API dap_stream_node_addr_t *dap_cluster_get_all_members_addrs(dap_cluster_t *cluster, size_t *count, int role);
 
 #ifdef __cplusplus
 }

@@ -5,8 +5,8 @@
 #include "dap_common.h"
 
 typedef struct dap_worker {
-    uint32_t id;    /* index of the stand-in worker */
-    void *context;  /* unused by the stand-in */
+    uint32_t id;   /* index of the stand-in worker */
+    void *context; /* unused by the stand-in */
 } dap_worker_t;
 
 #endif

@@ -154,8 +154,8 @@ DAP_SDK_API bool sdk_client_fail(uint64_t addr, bool last_attempt);
 /* ---- streams and channel processors ---- */
 /* Registers a downlink stream (uuid) from addr on stand-in worker 0. */
 DAP_SDK_API void sdk_stream_open(uint64_t addr, uint64_t uuid);
-DAP_SDK_API bool sdk_stream_remove(uint64_t uuid); /* the stream went away by itself (not journaled) */
-DAP_SDK_API size_t sdk_streams_count(uint64_t addr); /* uplink + downlink streams registered for addr */
+DAP_SDK_API bool sdk_stream_remove(uint64_t uuid);    /* the stream went away by itself (not journaled) */
+DAP_SDK_API size_t sdk_streams_count(uint64_t addr);  /* uplink + downlink streams registered for addr */
 DAP_SDK_API dap_worker_t *sdk_worker(unsigned index); /* stand-in worker 0 or 1 (NULL otherwise) */
 /* Registered by default (and again by sdk_reset): 'R','C','G','E','N','D'. */
 DAP_SDK_API void sdk_ch_proc_register(uint8_t id);

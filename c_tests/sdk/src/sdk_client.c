@@ -468,8 +468,12 @@ void dap_client_go_stage(dap_client_t *client, int stage, dap_client_callback_t 
     c->pending_stage = stage;
     c->pending_done = done_cb;
     const net_script_t *s = script_for_locked(client->link_info.uplink_addr, client->link_info.uplink_port);
-    work_t connected = {.kind = WORK_CONNECTED, .client = c, .scripted = true, .stage = stage,
-                        .addr = node_addr_locked(c), .done_cb = done_cb};
+    work_t connected = {.kind = WORK_CONNECTED,
+                        .client = c,
+                        .scripted = true,
+                        .stage = stage,
+                        .addr = node_addr_locked(c),
+                        .done_cb = done_cb};
     switch (s->behaviour) {
     case SDK_NET_MANUAL:
     case SDK_NET_SILENT:
@@ -622,8 +626,11 @@ bool sdk_client_complete_connect(uint64_t addr)
     if (c) {
         cancel_locked(c, true, false);
         c->waiting = false;
-        enqueue_locked((work_t){.kind = WORK_CONNECTED, .client = c, .stage = c->pending_stage,
-                                .addr = node_addr_locked(c), .done_cb = c->pending_done},
+        enqueue_locked((work_t){.kind = WORK_CONNECTED,
+                                .client = c,
+                                .stage = c->pending_stage,
+                                .addr = node_addr_locked(c),
+                                .done_cb = c->pending_done},
                        0);
     }
     pthread_mutex_unlock(&s_lock);

@@ -198,8 +198,7 @@ static void delete_all(sdk_cluster_t *c)
 
 /* ---- SDK API ---- */
 
-dap_cluster_member_t *dap_cluster_member_add(dap_cluster_t *cluster, dap_stream_node_addr_t *addr, int role,
-                                             void *info)
+dap_cluster_member_t *dap_cluster_member_add(dap_cluster_t *cluster, dap_stream_node_addr_t *addr, int role, void *info)
 {
     if (!cluster || !addr) {
         sdk__misuse("dap_cluster_member_add: NULL cluster or address");

@@ -46,8 +46,7 @@ static config_item_t *find_locked(const char *section, const char *key, config_i
 void sdk_config_set(const char *section, const char *key, const char *value)
 {
     if (!section || !key) {
-        sdk__misuse("sdk_config_set(%s, %s): NULL section or key", sdk__str_or_dash(section),
-                    sdk__str_or_dash(key));
+        sdk__misuse("sdk_config_set(%s, %s): NULL section or key", sdk__str_or_dash(section), sdk__str_or_dash(key));
         return;
     }
     pthread_mutex_lock(&s_config_lock);
@@ -59,8 +58,7 @@ void sdk_config_set(const char *section, const char *key, const char *value)
     }
     if (value) {
         config_item_t *item = calloc(1, sizeof(*item));
-        if (!item || !(item->section = strdup(section)) || !(item->key = strdup(key)) ||
-            !(item->value = strdup(value)))
+        if (!item || !(item->section = strdup(section)) || !(item->key = strdup(key)) || !(item->value = strdup(value)))
             abort();
         item->next = s_items;
         s_items = item;

@@ -7,7 +7,7 @@
 
 #include "sdk_standin.h"
 
-#define SDK_HIDDEN __attribute__((visibility("hidden")))
+#define SDK_HIDDEN       __attribute__((visibility("hidden")))
 #define SDK_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
 /* Monotonic clock in nanoseconds. */

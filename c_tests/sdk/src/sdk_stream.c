@@ -162,8 +162,8 @@ void dap_events_socket_remove_and_delete_mt(dap_worker_t *worker, dap_events_soc
         /* The SDK looks the uuid up in that worker's context only: nothing is closed. */
         pthread_mutex_unlock(&s_stream_lock);
         sdk__journal("stream_close - %" PRIu64 " unknown", uuid);
-        sdk__misuse("dap_events_socket_remove_and_delete_mt: stream %" PRIu64 " lives on worker %u, not %s",
-                    uuid, e.worker->id, worker ? "the one given" : "NULL");
+        sdk__misuse("dap_events_socket_remove_and_delete_mt: stream %" PRIu64 " lives on worker %u, not %s", uuid,
+                    e.worker->id, worker ? "the one given" : "NULL");
         return;
     }
     remove_at_locked((size_t)i);
