@@ -48,6 +48,23 @@ fn manager() -> *mut dap_link_manager_t {
     MANAGER.0.get()
 }
 
+/// Panics are caught (at the C boundary and around each handler); report them through the SDK log
+/// instead of the default hook's stderr backtrace. Installed once; chains to the previous hook only for
+/// threads that are not ours.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let ours = std::thread::current().name() == Some("dap_link_manager") || api::on_actor_thread();
+            error!("[LM-ERROR] code=internal panic: {info}");
+            if !ours {
+                prev(info);
+            }
+        }));
+    });
+}
+
 /// Start the link manager: copies the callbacks, reads `[link_manager]` from `g_config`, starts the
 /// library's thread and the maintenance tick.
 ///
@@ -57,6 +74,7 @@ fn manager() -> *mut dap_link_manager_t {
 pub unsafe extern "C" fn dap_link_manager_init(callbacks: *const dap_link_manager_callbacks_t) -> c_int {
     ffi_boundary!("dap_link_manager_init", -1, {
         dap::install_logger();
+        install_panic_hook();
         let _life = api::lifecycle();
         if api::runtime().is_some() {
             warn!("[LM-ERROR] code=-2 init: the link manager is already initialised");
