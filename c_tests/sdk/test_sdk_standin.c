@@ -153,6 +153,8 @@ static void test_clusters(void)
     }
     CHECK(p.member_cluster_ok);
     CHECK(!p.found_inside);
+    /* find_unsafe: 1 call above from the test thread (3 from delete callbacks hold the lock). */
+    CHECK(sdk_cluster_unlocked_finds() == 1);
 
     CHECK(sdk_journal_count("cluster_add links ") == 3);
     CHECK(sdk_journal_count("cluster_add links 0001::0002::0003::0004 exists") == 1);

@@ -69,7 +69,8 @@ extern "C" {
 
 /* ---- whole SDK ---- */
 /* Waits for pending worker work (scripted events not yet due are dropped), then forgets the journal,
- * log, streams, config (g_config = NULL), scripts, misuse count and client counters, and restores the
+ * log, streams, config (g_config = NULL), scripts, misuse and unlocked-find counts and client counters
+ * (ids restart at 1 when no client is alive), resumes a paused worker, and restores the
  * default channel processors. Clusters are freed by their owners; g_node_addr and the log level stay. */
 DAP_SDK_API void sdk_reset(void);
 DAP_SDK_API void sdk_set_node_addr(uint64_t addr); /* sets g_node_addr */
@@ -124,6 +125,10 @@ DAP_SDK_API bool sdk_cluster_add_member(dap_cluster_t *cluster, uint64_t addr);
 DAP_SDK_API bool sdk_cluster_remove_member(dap_cluster_t *cluster, uint64_t addr);
 /* True when some thread holds the cluster's write lock (e.g. inside a delete callback). */
 DAP_SDK_API bool sdk_cluster_write_locked(dap_cluster_t *cluster);
+/* dap_cluster_member_find_unsafe calls made outside a delete callback of that cluster (since
+ * sdk_reset). The SDK reads the member table there without any lock, racing other threads that add or
+ * delete members; the stand-in takes the read lock (to stay sanitizer-clean) and counts the call. */
+DAP_SDK_API size_t sdk_cluster_unlocked_finds(void);
 
 /* ---- clients and the simulated network ---- */
 DAP_SDK_API size_t sdk_clients_live(void);    /* created and not yet freed */

@@ -17,6 +17,7 @@ typedef struct sdk_cluster {
 } sdk_cluster_t;
 
 static pthread_mutex_t s_registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static size_t s_unlocked_finds; /* atomic */
 static sdk_cluster_t *s_clusters;
 static _Thread_local char s_thread_token;
 
@@ -215,9 +216,21 @@ dap_cluster_member_t *dap_cluster_member_find_unsafe(dap_cluster_t *cluster, dap
     }
     sdk_cluster_t *c = cl(cluster);
     bool locked = read_lock(c);
+    if (locked) /* the SDK would have read the table with no lock at all */
+        __atomic_add_fetch(&s_unlocked_finds, 1, __ATOMIC_RELAXED);
     dap_cluster_member_t *m = find_locked(c, addr->uint64);
     read_unlock(c, locked);
     return m;
+}
+
+size_t sdk_cluster_unlocked_finds(void)
+{
+    return __atomic_load_n(&s_unlocked_finds, __ATOMIC_RELAXED);
+}
+
+void sdk__cluster_reset(void)
+{
+    __atomic_store_n(&s_unlocked_finds, 0, __ATOMIC_RELAXED);
 }
 
 int dap_cluster_member_delete(dap_cluster_t *cluster, dap_stream_node_addr_t *addr)
@@ -336,8 +349,13 @@ dap_cluster_t *sdk_cluster_find(const char *name)
 
 bool sdk_cluster_has(dap_cluster_t *cluster, uint64_t addr)
 {
-    dap_stream_node_addr_t a = {.uint64 = addr};
-    return cluster && dap_cluster_member_find_unsafe(cluster, &a) != NULL;
+    if (!cluster)
+        return false;
+    sdk_cluster_t *c = cl(cluster);
+    bool locked = read_lock(c);
+    bool has = find_locked(c, addr) != NULL;
+    read_unlock(c, locked);
+    return has;
 }
 
 size_t sdk_cluster_size(dap_cluster_t *cluster)

@@ -184,6 +184,7 @@ void sdk_reset(void)
     sdk__clients_reset();
     sdk__streams_reset();
     sdk__ch_proc_reset();
+    sdk__cluster_reset();
     sdk_config_clear();
     sdk__config_free_all();
     sdk__log_free_all();

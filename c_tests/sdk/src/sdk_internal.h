@@ -32,6 +32,7 @@ SDK_HIDDEN void sdk__clients_reset(void);    /* drains the worker; forgets scrip
 SDK_HIDDEN void sdk__clients_shutdown(void); /* at exit: stops the worker, frees deleted clients */
 SDK_HIDDEN void sdk__streams_reset(void);
 SDK_HIDDEN void sdk__ch_proc_reset(void);
+SDK_HIDDEN void sdk__cluster_reset(void);
 /* Stream registry, called with no stand-in lock held. */
 SDK_HIDDEN void sdk__stream_register_uplink(uint64_t addr, uint64_t uuid, dap_worker_t *worker, uint64_t client_id);
 SDK_HIDDEN void sdk__stream_unregister_uplink(uint64_t client_id);
