@@ -332,6 +332,106 @@ extern "C" {
 #endif // __cplusplus
 
 /*
+ `add_net`, completion with OK / EXISTS / ...
+ */
+int dap_link_manager_add_net_async(uint64_t net_id,
+                                   dap_cluster_t *cluster,
+                                   uint32_t min_links,
+                                   dap_lm_completion_cb_t cb,
+                                   void *arg);
+
+/*
+ `add_net_associate`, completion with OK / NOT_FOUND / EXISTS / ...
+ */
+int dap_link_manager_add_net_associate_async(uint64_t net_id,
+                                             dap_cluster_t *cluster,
+                                             dap_lm_completion_cb_t cb,
+                                             void *arg);
+
+/*
+ `remove_net`.
+ */
+int dap_link_manager_remove_net_async(uint64_t net_id, dap_lm_completion_cb_t cb, void *arg);
+
+/*
+ `set_net_condition`.
+ */
+int dap_link_manager_set_net_condition_async(uint64_t net_id,
+                                             bool active,
+                                             dap_lm_completion_cb_t cb,
+                                             void *arg);
+
+/*
+ `set_condition` (the flag read by `get_condition` changes at once; the tick sees it when applied).
+ */
+int dap_link_manager_set_condition_async(bool active, dap_lm_completion_cb_t cb, void *arg);
+
+/*
+ `link_create`, completion with OK / OWN_ADDRESS / EXISTS (or unknown net) / NO_MEMORY / ...
+ */
+int dap_link_manager_link_create_async(dap_stream_node_addr_t *addr,
+                                       uint64_t net_id,
+                                       dap_lm_completion_cb_t cb,
+                                       void *arg);
+
+/*
+ `link_update` (host validated now, on this thread: INVALID_ARGUMENT / BAD_HOST are refusals).
+ */
+int dap_link_manager_link_update_async(dap_stream_node_addr_t *addr,
+                                       const char *host,
+                                       uint16_t port,
+                                       dap_lm_completion_cb_t cb,
+                                       void *arg);
+
+/*
+ `stream_add` (INACTIVE refusal while the manager is inactive).
+ */
+int dap_link_manager_stream_add_async(dap_stream_node_addr_t *addr,
+                                      bool uplink,
+                                      dap_lm_completion_cb_t cb,
+                                      void *arg);
+
+/*
+ `stream_replace`.
+ */
+int dap_link_manager_stream_replace_async(dap_stream_node_addr_t *addr,
+                                          bool new_is_uplink,
+                                          dap_lm_completion_cb_t cb,
+                                          void *arg);
+
+/*
+ `stream_delete`.
+ */
+int dap_link_manager_stream_delete_async(dap_stream_node_addr_t *addr,
+                                         dap_lm_completion_cb_t cb,
+                                         void *arg);
+
+/*
+ `accounting_link_in_net`.
+ */
+int dap_link_manager_accounting_link_in_net_async(uint64_t net_id,
+                                                  dap_stream_node_addr_t *addr,
+                                                  bool ok,
+                                                  dap_lm_completion_cb_t cb,
+                                                  void *arg);
+
+/*
+ The net's links, delivered to `cb` on the library thread after everything queued before was
+ applied; the result is valid during the call only. NOT_FOUND for an unknown net.
+ */
+int dap_link_manager_get_net_links_addrs_async(uint64_t net_id,
+                                               bool established_only,
+                                               dap_lm_net_links_cb_t cb,
+                                               void *arg);
+
+/*
+ A copy of one link delivered to `cb` on the library thread; valid during the call only.
+ */
+int dap_link_manager_link_snapshot_async(dap_stream_node_addr_t *addr,
+                                         dap_lm_link_snapshot_cb_t cb,
+                                         void *arg);
+
+/*
  Add a channel: 0 added or already present; -2 list full (255); -3 no channel processor for it.
  */
 int dap_link_manager_add_active_channel(char channel);
@@ -492,153 +592,6 @@ size_t dap_link_manager_established_uplinks_count(uint64_t net_id);
 const char *dap_link_manager_strerror(int result);
 
 /*
- A stream to `addr` appeared. 0 queued; -1 `addr` NULL/0, manager inactive or not initialised;
- -2 out of memory.
- */
-int dap_link_manager_stream_add(dap_stream_node_addr_t *addr, bool uplink);
-
-/*
- The stream to `addr` changed direction. Queued; applied only to a link in active clusters.
- */
-void dap_link_manager_stream_replace(dap_stream_node_addr_t *addr, bool new_is_uplink);
-
-/*
- The stream to `addr` is gone. Queued.
- */
-void dap_link_manager_stream_delete(dap_stream_node_addr_t *addr);
-
-/*
- The peer `addr` was accounted (ANNOUNCE ok) or refused in `net_id`. Queued in the same class as
- stream events, so they apply in issue order (FIX-ORDER). Unknown net: nothing.
- */
-void dap_link_manager_accounting_link_in_net(uint64_t net_id,
-                                             dap_stream_node_addr_t *addr,
-                                             bool ok);
-
-/*
- Members-add callback of a net's link cluster (cluster code, any thread): records the cluster in the
- link's active clusters. Enqueue only (or applied in place when the library's own call caused it).
- */
-void dap_link_manager_add_links_cluster(dap_cluster_member_t *member_, void *_arg);
-
-/*
- Members-delete callback of a net's link cluster, called with the cluster's lock held: enqueue only.
- */
-void dap_link_manager_remove_links_cluster(dap_cluster_member_t *member_, void *_arg);
-
-/*
- Members-add callback of a static cluster; `cluster_arg` is that cluster. Creates the link (with a
- client, no net) if needed and records the static cluster. Own address ignored.
- */
-void dap_link_manager_add_static_links_cluster(dap_cluster_member_t *member_, void *cluster_arg);
-
-/*
- Members-delete callback of a static cluster (lock held): forgets it; a link left with no cluster
- is deleted keeping its client alive.
- */
-void dap_link_manager_remove_static_links_cluster(dap_cluster_member_t *member_, void *cluster_arg);
-
-/*
- `add_net`, completion with OK / EXISTS / ...
- */
-int dap_link_manager_add_net_async(uint64_t net_id,
-                                   dap_cluster_t *cluster,
-                                   uint32_t min_links,
-                                   dap_lm_completion_cb_t cb,
-                                   void *arg);
-
-/*
- `add_net_associate`, completion with OK / NOT_FOUND / EXISTS / ...
- */
-int dap_link_manager_add_net_associate_async(uint64_t net_id,
-                                             dap_cluster_t *cluster,
-                                             dap_lm_completion_cb_t cb,
-                                             void *arg);
-
-/*
- `remove_net`.
- */
-int dap_link_manager_remove_net_async(uint64_t net_id, dap_lm_completion_cb_t cb, void *arg);
-
-/*
- `set_net_condition`.
- */
-int dap_link_manager_set_net_condition_async(uint64_t net_id,
-                                             bool active,
-                                             dap_lm_completion_cb_t cb,
-                                             void *arg);
-
-/*
- `set_condition` (the flag read by `get_condition` changes at once; the tick sees it when applied).
- */
-int dap_link_manager_set_condition_async(bool active, dap_lm_completion_cb_t cb, void *arg);
-
-/*
- `link_create`, completion with OK / OWN_ADDRESS / EXISTS (or unknown net) / NO_MEMORY / ...
- */
-int dap_link_manager_link_create_async(dap_stream_node_addr_t *addr,
-                                       uint64_t net_id,
-                                       dap_lm_completion_cb_t cb,
-                                       void *arg);
-
-/*
- `link_update` (host validated now, on this thread: INVALID_ARGUMENT / BAD_HOST are refusals).
- */
-int dap_link_manager_link_update_async(dap_stream_node_addr_t *addr,
-                                       const char *host,
-                                       uint16_t port,
-                                       dap_lm_completion_cb_t cb,
-                                       void *arg);
-
-/*
- `stream_add` (INACTIVE refusal while the manager is inactive).
- */
-int dap_link_manager_stream_add_async(dap_stream_node_addr_t *addr,
-                                      bool uplink,
-                                      dap_lm_completion_cb_t cb,
-                                      void *arg);
-
-/*
- `stream_replace`.
- */
-int dap_link_manager_stream_replace_async(dap_stream_node_addr_t *addr,
-                                          bool new_is_uplink,
-                                          dap_lm_completion_cb_t cb,
-                                          void *arg);
-
-/*
- `stream_delete`.
- */
-int dap_link_manager_stream_delete_async(dap_stream_node_addr_t *addr,
-                                         dap_lm_completion_cb_t cb,
-                                         void *arg);
-
-/*
- `accounting_link_in_net`.
- */
-int dap_link_manager_accounting_link_in_net_async(uint64_t net_id,
-                                                  dap_stream_node_addr_t *addr,
-                                                  bool ok,
-                                                  dap_lm_completion_cb_t cb,
-                                                  void *arg);
-
-/*
- The net's links, delivered to `cb` on the library thread after everything queued before was
- applied; the result is valid during the call only. NOT_FOUND for an unknown net.
- */
-int dap_link_manager_get_net_links_addrs_async(uint64_t net_id,
-                                               bool established_only,
-                                               dap_lm_net_links_cb_t cb,
-                                               void *arg);
-
-/*
- A copy of one link delivered to `cb` on the library thread; valid during the call only.
- */
-int dap_link_manager_link_snapshot_async(dap_stream_node_addr_t *addr,
-                                         dap_lm_link_snapshot_cb_t cb,
-                                         void *arg);
-
-/*
  A copy of one link from the last published view (never waits): OK and `*out` set, NOT_FOUND,
  INVALID_ARGUMENT, NOT_INITIALIZED. Free with `dap_lm_link_snapshot_free`.
  */
@@ -684,6 +637,53 @@ char *dap_link_manager_stats_json(void);
  `malloc`'d (free with `free()`); NULL when not initialised.
  */
 char *dap_link_manager_metrics_prometheus(void);
+
+/*
+ A stream to `addr` appeared. 0 queued; -1 `addr` NULL/0, manager inactive or not initialised;
+ -2 out of memory.
+ */
+int dap_link_manager_stream_add(dap_stream_node_addr_t *addr, bool uplink);
+
+/*
+ The stream to `addr` changed direction. Queued; applied only to a link in active clusters.
+ */
+void dap_link_manager_stream_replace(dap_stream_node_addr_t *addr, bool new_is_uplink);
+
+/*
+ The stream to `addr` is gone. Queued.
+ */
+void dap_link_manager_stream_delete(dap_stream_node_addr_t *addr);
+
+/*
+ The peer `addr` was accounted (ANNOUNCE ok) or refused in `net_id`. Queued in the same class as
+ stream events, so they apply in issue order (FIX-ORDER). Unknown net: nothing.
+ */
+void dap_link_manager_accounting_link_in_net(uint64_t net_id,
+                                             dap_stream_node_addr_t *addr,
+                                             bool ok);
+
+/*
+ Members-add callback of a net's link cluster (cluster code, any thread): records the cluster in the
+ link's active clusters. Enqueue only (or applied in place when the library's own call caused it).
+ */
+void dap_link_manager_add_links_cluster(dap_cluster_member_t *member_, void *_arg);
+
+/*
+ Members-delete callback of a net's link cluster, called with the cluster's lock held: enqueue only.
+ */
+void dap_link_manager_remove_links_cluster(dap_cluster_member_t *member_, void *_arg);
+
+/*
+ Members-add callback of a static cluster; `cluster_arg` is that cluster. Creates the link (with a
+ client, no net) if needed and records the static cluster. Own address ignored.
+ */
+void dap_link_manager_add_static_links_cluster(dap_cluster_member_t *member_, void *cluster_arg);
+
+/*
+ Members-delete callback of a static cluster (lock held): forgets it; a link left with no cluster
+ is deleted keeping its client alive.
+ */
+void dap_link_manager_remove_static_links_cluster(dap_cluster_member_t *member_, void *cluster_arg);
 
 /*
  `add_net`, waiting: OK, INVALID_ARGUMENT (id 0 / cluster NULL), EXISTS, NOT_INITIALIZED, TIMEOUT, ...

@@ -97,8 +97,7 @@ pub struct dap_link {
 pub type dap_link_t = dap_link;
 
 pub type dap_link_manager_callback_t = Option<unsafe extern "C" fn(*mut dap_link_t, u64)>;
-pub type dap_link_manager_callback_disconnected_t =
-    Option<unsafe extern "C" fn(*mut dap_link_t, u64, c_int) -> bool>;
+pub type dap_link_manager_callback_disconnected_t = Option<unsafe extern "C" fn(*mut dap_link_t, u64, c_int) -> bool>;
 pub type dap_link_manager_callback_error_t = Option<unsafe extern "C" fn(*mut dap_link_t, u64, c_int)>;
 pub type dap_link_manager_callback_fill_net_info_t = Option<unsafe extern "C" fn(*mut dap_link_t) -> c_int>;
 pub type dap_link_manager_callback_link_request_t = Option<unsafe extern "C" fn(u64) -> c_int>;

@@ -10,5 +10,5 @@
 pub mod abi;
 pub mod actor;
 pub mod core;
-pub mod host;
 pub mod ffi;
+pub mod host;

@@ -65,17 +65,12 @@ pub enum Mode {
 pub fn submit(op: Op, mode: Mode) -> Outcome {
     let guard = RUNTIME.load();
     let Some(rt) = guard.as_ref() else {
-        warn!(
-            "[LM-ERROR] code=not_initialised op={}: the link manager is not initialised",
-            op.name()
-        );
+        warn!("[LM-ERROR] code=not_initialised op={}: the link manager is not initialised", op.name());
         return refuse(mode, LmError::NotInitialized);
     };
     let mode = match mode {
         Mode::Wait(_) | Mode::InPlace if on_actor_thread() => {
-            rt.metrics
-                .sync_calls
-                .fetch_add(u64::from(matches!(mode, Mode::Wait(_))), Relaxed);
+            rt.metrics.sync_calls.fetch_add(u64::from(matches!(mode, Mode::Wait(_))), Relaxed);
             let name = op.name();
             return with_current(|core| catch_unwind(AssertUnwindSafe(|| core.reenter(op))))
                 .expect("on the actor thread")
@@ -108,11 +103,7 @@ pub fn submit(op: Op, mode: Mode) -> Outcome {
         }
     };
     let name = op.name();
-    let msg = Msg::Op {
-        op,
-        sink,
-        queued_ns: rt.mono_ns(),
-    };
+    let msg = Msg::Op { op, sink, queued_ns: rt.mono_ns() };
     push(rt, prio, msg, exempt, deadline, name)?;
     match slot {
         None => Ok(0),
@@ -146,10 +137,7 @@ pub fn barrier(timeout: Option<Duration>) -> Outcome {
     rt.metrics.sync_calls.fetch_add(1, Relaxed);
     let deadline = Instant::now() + timeout.unwrap_or(rt.cfg.sync_timeout);
     let slot = Arc::new(ReplySlot::new());
-    let msg = Msg::Barrier {
-        sink: Sink::Slot(slot.clone()),
-        queued_ns: rt.mono_ns(),
-    };
+    let msg = Msg::Barrier { sink: Sink::Slot(slot.clone()), queued_ns: rt.mono_ns() };
     push(rt, Priority::Normal, msg, false, deadline, "barrier")?;
     wait(rt, &slot, deadline, "barrier")
 }
@@ -163,21 +151,11 @@ pub fn then_view(f: Box<dyn FnOnce(Outcome) + Send>) -> Outcome {
     };
     rt.metrics.async_calls.fetch_add(1, Relaxed);
     let deadline = Instant::now() + rt.cfg.sync_timeout;
-    let msg = Msg::Barrier {
-        sink: Sink::Then(f),
-        queued_ns: rt.mono_ns(),
-    };
+    let msg = Msg::Barrier { sink: Sink::Then(f), queued_ns: rt.mono_ns() };
     push(rt, Priority::Normal, msg, false, deadline, "async_query").map(|_| 0)
 }
 
-fn push(
-    rt: &Runtime,
-    prio: Priority,
-    msg: Msg,
-    exempt: bool,
-    deadline: Instant,
-    name: &str,
-) -> Outcome {
+fn push(rt: &Runtime, prio: Priority, msg: Msg, exempt: bool, deadline: Instant, name: &str) -> Outcome {
     let err = match rt.mailbox.push(prio, msg, exempt, Some(deadline)) {
         Ok(()) => return Ok(0),
         Err(e) => e,
@@ -187,10 +165,7 @@ fn push(
         PushError::Full(m) | PushError::Timeout(m) => (LmError::QueueFull, m),
         PushError::Closed(m) => (LmError::ShuttingDown, m),
     };
-    warn!(
-        "[LM-ERROR] code={code:?} op={name} prio={}: request refused",
-        prio.name()
-    );
+    warn!("[LM-ERROR] code={code:?} op={name} prio={}: request refused", prio.name());
     if let Msg::Op { sink, .. } | Msg::Barrier { sink, .. } = msg {
         if let Sink::Then(f) = sink {
             f(Err(code));
@@ -204,9 +179,7 @@ fn wait(rt: &Runtime, slot: &ReplySlot<Outcome>, deadline: Instant, name: &str) 
         Ok(outcome) => outcome,
         Err(_) => {
             rt.metrics.timeouts.fetch_add(1, Relaxed);
-            warn!(
-                "[LM-ERROR] code=timeout op={name}: no answer from the actor before the deadline"
-            );
+            warn!("[LM-ERROR] code=timeout op={name}: no answer from the actor before the deadline");
             Err(LmError::Timeout)
         }
     }

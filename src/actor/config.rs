@@ -36,10 +36,7 @@ impl Default for RuntimeConfig {
             core: CoreConfig::default(),
             tick_period: Duration::from_millis(5_000),
             allow_loopback: false,
-            mailbox: MailboxConfig {
-                capacity: DEFAULT_CAPACITY,
-                policy: Backpressure::Wait,
-            },
+            mailbox: MailboxConfig { capacity: DEFAULT_CAPACITY, policy: Backpressure::Wait },
             sync_timeout: Duration::from_millis(DEFAULT_SYNC_TIMEOUT_MS),
             batch_size: DEFAULT_BATCH,
             trace_file: None,
@@ -92,12 +89,7 @@ impl RuntimeConfig {
                 _ => warn!("[LM-ERROR] config [{SECTION}] backpressure={raw:?} is not reject|wait; using wait"),
             }
         }
-        c.sync_timeout = Duration::from_millis(num(
-            "sync_timeout_ms",
-            1,
-            3_600_000,
-            DEFAULT_SYNC_TIMEOUT_MS,
-        ));
+        c.sync_timeout = Duration::from_millis(num("sync_timeout_ms", 1, 3_600_000, DEFAULT_SYNC_TIMEOUT_MS));
         c.batch_size = num("batch_size", 1, 1 << 20, DEFAULT_BATCH as u64) as usize;
         c.trace_file = get("trace_file").filter(|s| !s.trim().is_empty());
         c
@@ -110,10 +102,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn cfg(pairs: &[(&str, &str)]) -> RuntimeConfig {
-        let m: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         RuntimeConfig::from_lookup(&|k| m.get(k).cloned())
     }
 

@@ -133,24 +133,16 @@ pub fn start(
     let rt_for_thread = rt_slot.clone();
     let clock_for_thread = clock.clone();
     let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
-    let handle = std::thread::Builder::new()
-        .name("dap_link_manager".into())
-        .spawn(move || {
-            let core = make_core(clock_for_thread);
-            core.publish();
-            if tx.send(core.views().clone()).is_err() || go_rx.recv().is_err() {
-                return;
-            }
-            let rt = rt_for_thread
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take()
-                .expect("runtime set before go");
-            run(&rt, &core);
-        })?;
-    let views = rx
-        .recv()
-        .map_err(|_| std::io::Error::other("actor thread failed to start"))?;
+    let handle = std::thread::Builder::new().name("dap_link_manager".into()).spawn(move || {
+        let core = make_core(clock_for_thread);
+        core.publish();
+        if tx.send(core.views().clone()).is_err() || go_rx.recv().is_err() {
+            return;
+        }
+        let rt = rt_for_thread.lock().unwrap_or_else(|e| e.into_inner()).take().expect("runtime set before go");
+        run(&rt, &core);
+    })?;
+    let views = rx.recv().map_err(|_| std::io::Error::other("actor thread failed to start"))?;
     let rt = Arc::new(Runtime {
         mailbox: Mailbox::new(cfg.mailbox),
         views,
@@ -166,9 +158,7 @@ pub fn start(
     rt.mailbox.bind_consumer(handle.thread().clone());
     *rt.thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
     *rt_slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(rt.clone());
-    go_tx
-        .send(())
-        .map_err(|_| std::io::Error::other("actor thread exited early"))?;
+    go_tx.send(()).map_err(|_| std::io::Error::other("actor thread exited early"))?;
     Ok(rt)
 }
 
@@ -176,15 +166,11 @@ pub fn start(
 /// "shutting down", the thread is joined. Idempotent.
 pub fn stop(rt: &Runtime) {
     rt.active.store(false, Ordering::Release);
-    let _ = rt
-        .mailbox
-        .push(Priority::Critical, Msg::Shutdown, true, None);
+    let _ = rt.mailbox.push(Priority::Critical, Msg::Shutdown, true, None);
     let handle = rt.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
     if let Some(h) = handle {
         if h.thread().id() == std::thread::current().id() {
-            error!(
-                "[LM-ERROR] deinit called from inside a callback: the actor stops after this pass"
-            );
+            error!("[LM-ERROR] deinit called from inside a callback: the actor stops after this pass");
             return;
         }
         let _ = h.join();
@@ -197,10 +183,7 @@ fn run(rt: &Runtime, core: &Core) {
     let period = rt.cfg.tick_period;
     let mut next_tick = Instant::now() + period;
     let mut done: Vec<(Sink, Outcome)> = Vec::with_capacity(batch);
-    info!(
-        "link manager actor started (tick {} ms, batch {batch})",
-        period.as_millis()
-    );
+    info!("link manager actor started (tick {} ms, batch {batch})", period.as_millis());
     loop {
         let mut n = 0;
         let mut shutdown = false;
@@ -215,15 +198,10 @@ fn run(rt: &Runtime, core: &Core) {
                     break;
                 }
                 Msg::Barrier { sink, queued_ns } => {
-                    rt.metrics
-                        .record_wait(rt.mono_ns().saturating_sub(queued_ns));
+                    rt.metrics.record_wait(rt.mono_ns().saturating_sub(queued_ns));
                     done.push((sink, Ok(0)));
                 }
-                Msg::Op {
-                    op,
-                    sink,
-                    queued_ns,
-                } => {
+                Msg::Op { op, sink, queued_ns } => {
                     let now = rt.mono_ns();
                     rt.metrics.record_wait(now.saturating_sub(queued_ns));
                     let outcome = apply_guarded(rt, core, op, prio);
@@ -249,9 +227,7 @@ fn run(rt: &Runtime, core: &Core) {
             break;
         }
         if n == 0 {
-            let wait = next_tick
-                .saturating_duration_since(Instant::now())
-                .max(Duration::from_micros(50));
+            let wait = next_tick.saturating_duration_since(Instant::now()).max(Duration::from_micros(50));
             rt.mailbox.wait(wait);
         }
     }

@@ -92,9 +92,16 @@ mod tests {
         assert_eq!(c.to_str(), Ok("RCGENDX"));
         assert_eq!(remove(b'X'), Ok(()));
         assert_eq!(remove(b'X'), Err(ChannelError::NotPresent));
-        for i in 0..300u32 {
-            let _ = add(b'a'.wrapping_add((i % 200) as u8).max(1), true);
+        for id in 1..=255u8 {
+            let _ = add(id, true);
         }
-        assert!(current().len() <= MAX_CHANNELS);
+        // SAFETY: as above.
+        let bytes = unsafe { std::ffi::CStr::from_ptr(current_c()) }.to_bytes().len();
+        assert_eq!(bytes, MAX_CHANNELS, "the list fills up to 255 channels and stops");
+        assert_eq!(add(b'a', true), Ok(()), "present: fine even when full");
+        assert_eq!(remove(0xFF), Ok(()));
+        assert_eq!(add(0xFF, true), Ok(()));
+        assert_eq!(remove(b'X'), Ok(()), "X was added again by the loop");
+        assert_eq!(add(b'X', true), Ok(()));
     }
 }

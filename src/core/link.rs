@@ -4,8 +4,8 @@
 use std::ptr::{null_mut, NonNull};
 
 use crate::abi::{
-    dap_client_t, dap_link_manager_t, dap_link_state_t, dap_link_t, dap_link_uplink_t,
-    dap_stream_node_addr_t, UT_hash_handle,
+    dap_client_t, dap_link_manager_t, dap_link_state_t, dap_link_t, dap_link_uplink_t, dap_stream_node_addr_t,
+    UT_hash_handle,
 };
 use crate::host::{Addr, ClientRef, ClusterRef, NetId};
 

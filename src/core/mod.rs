@@ -28,8 +28,9 @@ use clock::Clock;
 use link::{set_insert, set_remove, Link};
 use view::{FastState, LinkMap, LinkView, NetView, Snapshot};
 
-use crate::abi::dap_link_state::{LINK_STATE_CONNECTING as CONNECTING, LINK_STATE_DISCONNECTED as DISCONNECTED,
-    LINK_STATE_ESTABLISHED as ESTABLISHED};
+use crate::abi::dap_link_state::{
+    LINK_STATE_CONNECTING as CONNECTING, LINK_STATE_DISCONNECTED as DISCONNECTED, LINK_STATE_ESTABLISHED as ESTABLISHED,
+};
 
 /// `[link_manager]` settings the state machine uses (CONTRACT.md §1).
 #[derive(Clone, Debug)]
@@ -57,22 +58,70 @@ pub enum TickPhase {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
     SetCondition(bool),
-    AddNet { net: NetId, cluster: ClusterRef, min_links: u32 },
-    AddNetAssociate { net: NetId, cluster: ClusterRef },
+    AddNet {
+        net: NetId,
+        cluster: ClusterRef,
+        min_links: u32,
+    },
+    AddNetAssociate {
+        net: NetId,
+        cluster: ClusterRef,
+    },
     RemoveNet(NetId),
-    SetNetCondition { net: NetId, on: bool },
-    LinkCreate { addr: Addr, net: NetId },
-    LinkUpdate { addr: Addr, host: Box<str>, port: u16 },
-    StreamAdd { addr: Addr, uplink: bool },
-    StreamReplace { addr: Addr, uplink: bool },
-    StreamDelete { addr: Addr },
-    Accounting { net: NetId, addr: Addr, ok: bool },
-    ClusterJoined { addr: Addr, cluster: ClusterRef },
-    ClusterLeft { addr: Addr, cluster: ClusterRef },
-    StaticJoined { addr: Addr, cluster: ClusterRef },
-    StaticLeft { addr: Addr, cluster: ClusterRef },
-    ClientConnected { addr: Addr, tag: u64 },
-    ClientError { addr: Addr, tag: u64, last_attempt: bool },
+    SetNetCondition {
+        net: NetId,
+        on: bool,
+    },
+    LinkCreate {
+        addr: Addr,
+        net: NetId,
+    },
+    LinkUpdate {
+        addr: Addr,
+        host: Box<str>,
+        port: u16,
+    },
+    StreamAdd {
+        addr: Addr,
+        uplink: bool,
+    },
+    StreamReplace {
+        addr: Addr,
+        uplink: bool,
+    },
+    StreamDelete {
+        addr: Addr,
+    },
+    Accounting {
+        net: NetId,
+        addr: Addr,
+        ok: bool,
+    },
+    ClusterJoined {
+        addr: Addr,
+        cluster: ClusterRef,
+    },
+    ClusterLeft {
+        addr: Addr,
+        cluster: ClusterRef,
+    },
+    StaticJoined {
+        addr: Addr,
+        cluster: ClusterRef,
+    },
+    StaticLeft {
+        addr: Addr,
+        cluster: ClusterRef,
+    },
+    ClientConnected {
+        addr: Addr,
+        tag: u64,
+    },
+    ClientError {
+        addr: Addr,
+        tag: u64,
+        last_attempt: bool,
+    },
     /// One maintenance tick: the next phase in turn, or the one named.
     Tick(Option<TickPhase>),
     /// Delete every link and forget every net (the first half of `deinit`).
@@ -83,9 +132,25 @@ pub enum Op {
 
 /// Names of the operation kinds, by [`Op::index`].
 pub const OP_NAMES: [&str; 20] = [
-    "set_condition", "add_net", "add_net_associate", "remove_net", "set_net_condition", "link_create",
-    "link_update", "stream_add", "stream_replace", "stream_delete", "accounting", "cluster_joined",
-    "cluster_left", "static_joined", "static_left", "client_connected", "client_error", "tick", "shutdown",
+    "set_condition",
+    "add_net",
+    "add_net_associate",
+    "remove_net",
+    "set_net_condition",
+    "link_create",
+    "link_update",
+    "stream_add",
+    "stream_replace",
+    "stream_delete",
+    "accounting",
+    "cluster_joined",
+    "cluster_left",
+    "static_joined",
+    "static_left",
+    "client_connected",
+    "client_error",
+    "tick",
+    "shutdown",
     "panic",
 ];
 
@@ -162,7 +227,7 @@ struct State {
     nets_dirty: bool,
     hot_dirty: Vec<NetId>,
     published_links: LinkMap,
-    published_hot: Arc<HashMap<NetId, Arc<[(Addr, u64)]>, FastState>>,
+    published_hot: view::HotLists,
     seq: u64,
 }
 
@@ -216,8 +281,13 @@ impl Drop for Entered {
 
 impl Core {
     /// `manager` is the C-visible manager object stored in every `dap_link_t::link_manager`.
-    pub fn new(sdk: Box<dyn Sdk>, node: Box<dyn Node>, cfg: Config, clock: Arc<Clock>,
-        manager: *mut dap_link_manager_t) -> Self {
+    pub fn new(
+        sdk: Box<dyn Sdk>,
+        node: Box<dyn Node>,
+        cfg: Config,
+        clock: Arc<Clock>,
+        manager: *mut dap_link_manager_t,
+    ) -> Self {
         // The first tick is a links request, as in C (`s_update_states` starts with wake-up mode off).
         let st = State { active: true, next_phase_is_wakeup: false, nets_dirty: true, ..State::default() };
         Self {
@@ -336,7 +406,9 @@ impl Core {
                 self.accounting(net, addr, ok);
                 0
             }
-            op @ (Op::ClusterJoined { .. } | Op::ClusterLeft { .. } | Op::StaticJoined { .. }
+            op @ (Op::ClusterJoined { .. }
+            | Op::ClusterLeft { .. }
+            | Op::StaticJoined { .. }
             | Op::StaticLeft { .. }) => {
                 let mut st = self.st.borrow_mut();
                 self.membership(&mut st, op);
@@ -544,13 +616,11 @@ impl Core {
     fn stream_add(&self, addr: Addr, uplink: bool) {
         let nets = {
             let mut st = self.st.borrow_mut();
-            if !st.links.contains_key(&addr) {
-                if uplink {
-                    error!("[LM-ERROR] stream_add: uplink {} has no link", NodeAddr(addr));
-                    return;
-                }
-                st.links.insert(addr, Link::new(addr, self.manager));
+            if uplink && !st.links.contains_key(&addr) {
+                error!("[LM-ERROR] stream_add: uplink {} has no link", NodeAddr(addr));
+                return;
             }
+            st.links.entry(addr).or_insert_with(|| Link::new(addr, self.manager));
             let l = &st.links[&addr];
             if l.in_active_clusters() {
                 debug!("stream_add {}: link already in active clusters", NodeAddr(addr));
@@ -567,7 +637,11 @@ impl Core {
             let Some(l) = st.links.get(&addr) else { return };
             let active: Vec<NetId> =
                 l.nets.iter().copied().filter(|n| st.nets.iter().any(|x| x.id == *n && x.active)).collect();
-            if uplink { active } else { Vec::new() }
+            if uplink {
+                active
+            } else {
+                Vec::new()
+            }
         };
         for net in nets {
             self.call_node_on(addr, |node, p| node.connected(p, net));
@@ -691,9 +765,7 @@ impl Core {
                 if addr == self.sdk.own_addr() {
                     return;
                 }
-                if !st.links.contains_key(&addr) {
-                    st.links.insert(addr, Link::new(addr, self.manager));
-                }
+                st.links.entry(addr).or_insert_with(|| Link::new(addr, self.manager));
                 if st.links[&addr].client.is_none() {
                     st.next_client_tag += 1;
                     let tag = st.next_client_tag;
@@ -956,11 +1028,16 @@ impl Core {
         };
         if established && start_after < now {
             for net in nets {
-                let primary = self.st.borrow().nets.iter().find(|n| n.id == net).map(|n| n.clusters[0]);
-                if let Some(p) = primary {
-                    if !self.sdk.cluster_has(p, addr) {
-                        self.call_node_on(addr, |node, p| node.connected(p, net));
-                    }
+                // Membership of the primary cluster is known from its member callbacks (the link's
+                // active clusters): no unlocked `dap_cluster_member_find_unsafe` from this thread.
+                let unaccounted = {
+                    let st = self.st.borrow();
+                    let primary = st.nets.iter().find(|n| n.id == net).map(|n| n.clusters[0]);
+                    let member = |p| st.links.get(&addr).is_some_and(|l| l.active_clusters.contains(&p));
+                    primary.is_some_and(|p| !member(p))
+                };
+                if unaccounted {
+                    self.call_node_on(addr, |node, p| node.connected(p, net));
                 }
             }
         }

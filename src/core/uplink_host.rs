@@ -27,8 +27,9 @@ pub fn check_host(host: &str, port: u16, allow_loopback: bool) -> Result<(), Hos
         IpAddr::V6(v6) => {
             v6.is_unspecified()
                 || (v6.is_loopback() && !allow_loopback)
-                || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_unspecified() || v4.is_broadcast()
-                    || (v4.is_loopback() && !allow_loopback))
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| v4.is_unspecified() || v4.is_broadcast() || (v4.is_loopback() && !allow_loopback))
         }
     };
     if bad {

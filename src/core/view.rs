@@ -32,6 +32,8 @@ impl Hasher for U64Hasher {
 }
 
 pub type FastState = BuildHasherDefault<U64Hasher>;
+/// Per net, (address, stamp seconds) of recent dial attempts.
+pub type HotLists = Arc<HashMap<NetId, Arc<[(Addr, u64)]>, FastState>>;
 pub type LinkMap = imbl::GenericHashMap<Addr, Arc<LinkView>, FastState, imbl::shared_ptr::DefaultSharedPtr>;
 
 /// One link as last published.
@@ -74,7 +76,7 @@ pub struct Snapshot {
     pub nets: Arc<[NetView]>,
     pub links: LinkMap,
     /// Per net, (address, stamp seconds) of recent dial attempts.
-    pub hot: Arc<HashMap<NetId, Arc<[(Addr, u64)]>, FastState>>,
+    pub hot: HotLists,
 }
 
 /// The answer to `get_net_links_addrs`: uplinks first.
@@ -112,9 +114,7 @@ impl Snapshot {
         }
         self.links
             .values()
-            .filter(|l| {
-                l.is_uplink && l.state == dap_link_state_t::LINK_STATE_ESTABLISHED && l.nets.contains(&id)
-            })
+            .filter(|l| l.is_uplink && l.state == dap_link_state_t::LINK_STATE_ESTABLISHED && l.nets.contains(&id))
             .count()
     }
 
@@ -149,10 +149,7 @@ impl Snapshot {
     /// Hot-list entries of `net` not older than the cooling period at `now_secs`.
     pub fn ignored_addrs(&self, net: NetId, now_secs: u64) -> Vec<Addr> {
         self.hot.get(&net).map_or_else(Vec::new, |list| {
-            list.iter()
-                .filter(|(_, t)| now_secs.saturating_sub(*t) <= HOT_LIST_COOLING_SECS)
-                .map(|(a, _)| *a)
-                .collect()
+            list.iter().filter(|(_, t)| now_secs.saturating_sub(*t) <= HOT_LIST_COOLING_SECS).map(|(a, _)| *a).collect()
         })
     }
 }

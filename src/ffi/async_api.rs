@@ -10,7 +10,9 @@ use super::boundary::ffi_boundary;
 use super::cast::valid_addr;
 use super::links::{link_update_op, net_links};
 use super::result::{code, dap_lm_result::*, err};
-use super::snapshot::{dap_lm_link_snapshot, dap_lm_link_snapshot_free, dap_lm_net_links, dap_lm_net_links_free, link_snapshot_of};
+use super::snapshot::{
+    dap_lm_link_snapshot, dap_lm_link_snapshot_free, dap_lm_net_links, dap_lm_net_links_free, link_snapshot_of,
+};
 use super::sync::named;
 use crate::abi::{dap_cluster_t, dap_stream_node_addr_t};
 use crate::actor::api::{self, submit, Mode};
@@ -68,7 +70,13 @@ macro_rules! addr_or_refuse {
 
 /// `add_net`, completion with OK / EXISTS / ...
 #[no_mangle]
-pub extern "C" fn dap_link_manager_add_net_async(net_id: u64, cluster: *mut dap_cluster_t, min_links: u32, cb: dap_lm_completion_cb_t, arg: *mut c_void) -> c_int {
+pub extern "C" fn dap_link_manager_add_net_async(
+    net_id: u64,
+    cluster: *mut dap_cluster_t,
+    min_links: u32,
+    cb: dap_lm_completion_cb_t,
+    arg: *mut c_void,
+) -> c_int {
     ffi_boundary!("dap_link_manager_add_net_async", code(DAP_LM_ERR_INTERNAL), {
         if net_id == 0 || cluster.is_null() {
             return refuse(cb, arg, code(DAP_LM_ERR_INVALID_ARGUMENT));
@@ -79,7 +87,12 @@ pub extern "C" fn dap_link_manager_add_net_async(net_id: u64, cluster: *mut dap_
 
 /// `add_net_associate`, completion with OK / NOT_FOUND / EXISTS / ...
 #[no_mangle]
-pub extern "C" fn dap_link_manager_add_net_associate_async(net_id: u64, cluster: *mut dap_cluster_t, cb: dap_lm_completion_cb_t, arg: *mut c_void) -> c_int {
+pub extern "C" fn dap_link_manager_add_net_associate_async(
+    net_id: u64,
+    cluster: *mut dap_cluster_t,
+    cb: dap_lm_completion_cb_t,
+    arg: *mut c_void,
+) -> c_int {
     ffi_boundary!("dap_link_manager_add_net_associate_async", code(DAP_LM_ERR_INTERNAL), {
         if net_id == 0 || cluster.is_null() {
             return refuse(cb, arg, code(DAP_LM_ERR_INVALID_ARGUMENT));
@@ -90,13 +103,24 @@ pub extern "C" fn dap_link_manager_add_net_associate_async(net_id: u64, cluster:
 
 /// `remove_net`.
 #[no_mangle]
-pub extern "C" fn dap_link_manager_remove_net_async(net_id: u64, cb: dap_lm_completion_cb_t, arg: *mut c_void) -> c_int {
-    ffi_boundary!("dap_link_manager_remove_net_async", code(DAP_LM_ERR_INTERNAL), { run(Op::RemoveNet(net_id), cb, arg) })
+pub extern "C" fn dap_link_manager_remove_net_async(
+    net_id: u64,
+    cb: dap_lm_completion_cb_t,
+    arg: *mut c_void,
+) -> c_int {
+    ffi_boundary!("dap_link_manager_remove_net_async", code(DAP_LM_ERR_INTERNAL), {
+        run(Op::RemoveNet(net_id), cb, arg)
+    })
 }
 
 /// `set_net_condition`.
 #[no_mangle]
-pub extern "C" fn dap_link_manager_set_net_condition_async(net_id: u64, active: bool, cb: dap_lm_completion_cb_t, arg: *mut c_void) -> c_int {
+pub extern "C" fn dap_link_manager_set_net_condition_async(
+    net_id: u64,
+    active: bool,
+    cb: dap_lm_completion_cb_t,
+    arg: *mut c_void,
+) -> c_int {
     ffi_boundary!("dap_link_manager_set_net_condition_async", code(DAP_LM_ERR_INTERNAL), {
         run(Op::SetNetCondition { net: net_id, on: active }, cb, arg)
     })
@@ -104,7 +128,11 @@ pub extern "C" fn dap_link_manager_set_net_condition_async(net_id: u64, active: 
 
 /// `set_condition` (the flag read by `get_condition` changes at once; the tick sees it when applied).
 #[no_mangle]
-pub extern "C" fn dap_link_manager_set_condition_async(active: bool, cb: dap_lm_completion_cb_t, arg: *mut c_void) -> c_int {
+pub extern "C" fn dap_link_manager_set_condition_async(
+    active: bool,
+    cb: dap_lm_completion_cb_t,
+    arg: *mut c_void,
+) -> c_int {
     ffi_boundary!("dap_link_manager_set_condition_async", code(DAP_LM_ERR_INTERNAL), {
         let arg_u = arg as usize;
         let then = Box::new(move |o: Outcome| complete(cb, arg_u, o.map_or_else(err, |_| code(DAP_LM_OK))));
@@ -114,7 +142,12 @@ pub extern "C" fn dap_link_manager_set_condition_async(active: bool, cb: dap_lm_
 
 /// `link_create`, completion with OK / OWN_ADDRESS / EXISTS (or unknown net) / NO_MEMORY / ...
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_link_create_async(addr: *mut dap_stream_node_addr_t, net_id: u64, cb: dap_lm_completion_cb_t, arg: *mut c_void) -> c_int {
+pub unsafe extern "C" fn dap_link_manager_link_create_async(
+    addr: *mut dap_stream_node_addr_t,
+    net_id: u64,
+    cb: dap_lm_completion_cb_t,
+    arg: *mut c_void,
+) -> c_int {
     ffi_boundary!("dap_link_manager_link_create_async", code(DAP_LM_ERR_INTERNAL), {
         let a = addr_or_refuse!(addr, cb, arg);
         run(Op::LinkCreate { addr: a, net: net_id }, cb, arg)
@@ -142,7 +175,12 @@ pub unsafe extern "C" fn dap_link_manager_link_update_async(
 
 /// `stream_add` (INACTIVE refusal while the manager is inactive).
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_stream_add_async(addr: *mut dap_stream_node_addr_t, uplink: bool, cb: dap_lm_completion_cb_t, arg: *mut c_void) -> c_int {
+pub unsafe extern "C" fn dap_link_manager_stream_add_async(
+    addr: *mut dap_stream_node_addr_t,
+    uplink: bool,
+    cb: dap_lm_completion_cb_t,
+    arg: *mut c_void,
+) -> c_int {
     ffi_boundary!("dap_link_manager_stream_add_async", code(DAP_LM_ERR_INTERNAL), {
         let a = addr_or_refuse!(addr, cb, arg);
         match api::with_runtime(|rt| rt.active.load(std::sync::atomic::Ordering::Acquire)) {
@@ -155,7 +193,12 @@ pub unsafe extern "C" fn dap_link_manager_stream_add_async(addr: *mut dap_stream
 
 /// `stream_replace`.
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_stream_replace_async(addr: *mut dap_stream_node_addr_t, new_is_uplink: bool, cb: dap_lm_completion_cb_t, arg: *mut c_void) -> c_int {
+pub unsafe extern "C" fn dap_link_manager_stream_replace_async(
+    addr: *mut dap_stream_node_addr_t,
+    new_is_uplink: bool,
+    cb: dap_lm_completion_cb_t,
+    arg: *mut c_void,
+) -> c_int {
     ffi_boundary!("dap_link_manager_stream_replace_async", code(DAP_LM_ERR_INTERNAL), {
         let a = addr_or_refuse!(addr, cb, arg);
         run(Op::StreamReplace { addr: a, uplink: new_is_uplink }, cb, arg)
@@ -164,7 +207,11 @@ pub unsafe extern "C" fn dap_link_manager_stream_replace_async(addr: *mut dap_st
 
 /// `stream_delete`.
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_stream_delete_async(addr: *mut dap_stream_node_addr_t, cb: dap_lm_completion_cb_t, arg: *mut c_void) -> c_int {
+pub unsafe extern "C" fn dap_link_manager_stream_delete_async(
+    addr: *mut dap_stream_node_addr_t,
+    cb: dap_lm_completion_cb_t,
+    arg: *mut c_void,
+) -> c_int {
     ffi_boundary!("dap_link_manager_stream_delete_async", code(DAP_LM_ERR_INTERNAL), {
         let a = addr_or_refuse!(addr, cb, arg);
         run(Op::StreamDelete { addr: a }, cb, arg)
@@ -173,7 +220,13 @@ pub unsafe extern "C" fn dap_link_manager_stream_delete_async(addr: *mut dap_str
 
 /// `accounting_link_in_net`.
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_accounting_link_in_net_async(net_id: u64, addr: *mut dap_stream_node_addr_t, ok: bool, cb: dap_lm_completion_cb_t, arg: *mut c_void) -> c_int {
+pub unsafe extern "C" fn dap_link_manager_accounting_link_in_net_async(
+    net_id: u64,
+    addr: *mut dap_stream_node_addr_t,
+    ok: bool,
+    cb: dap_lm_completion_cb_t,
+    arg: *mut c_void,
+) -> c_int {
     ffi_boundary!("dap_link_manager_accounting_link_in_net_async", code(DAP_LM_ERR_INTERNAL), {
         let a = addr_or_refuse!(addr, cb, arg);
         run(Op::Accounting { net: net_id, addr: a, ok }, cb, arg)
@@ -183,7 +236,12 @@ pub unsafe extern "C" fn dap_link_manager_accounting_link_in_net_async(net_id: u
 /// The net's links, delivered to `cb` on the library thread after everything queued before was
 /// applied; the result is valid during the call only. NOT_FOUND for an unknown net.
 #[no_mangle]
-pub extern "C" fn dap_link_manager_get_net_links_addrs_async(net_id: u64, established_only: bool, cb: dap_lm_net_links_cb_t, arg: *mut c_void) -> c_int {
+pub extern "C" fn dap_link_manager_get_net_links_addrs_async(
+    net_id: u64,
+    established_only: bool,
+    cb: dap_lm_net_links_cb_t,
+    arg: *mut c_void,
+) -> c_int {
     ffi_boundary!("dap_link_manager_get_net_links_addrs_async", code(DAP_LM_ERR_INTERNAL), {
         let arg = arg as usize;
         let deliver = move |rc: c_int, r: *mut dap_lm_net_links| {
@@ -198,7 +256,9 @@ pub extern "C" fn dap_link_manager_get_net_links_addrs_async(net_id: u64, establ
             if let Err(e) = o {
                 return deliver(err(e), std::ptr::null_mut());
             }
-            match api::view().ok().and_then(|v| net_links(&v, net_id, established_only).map(|r| dap_lm_net_links::boxed(net_id, r, v.taken_ns))) {
+            match api::view().ok().and_then(|v| {
+                net_links(&v, net_id, established_only).map(|r| dap_lm_net_links::boxed(net_id, r, v.taken_ns))
+            }) {
                 Some(r) => deliver(code(DAP_LM_OK), r),
                 None => deliver(code(DAP_LM_ERR_NOT_FOUND), std::ptr::null_mut()),
             }
@@ -212,7 +272,11 @@ pub extern "C" fn dap_link_manager_get_net_links_addrs_async(net_id: u64, establ
 
 /// A copy of one link delivered to `cb` on the library thread; valid during the call only.
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_link_snapshot_async(addr: *mut dap_stream_node_addr_t, cb: dap_lm_link_snapshot_cb_t, arg: *mut c_void) -> c_int {
+pub unsafe extern "C" fn dap_link_manager_link_snapshot_async(
+    addr: *mut dap_stream_node_addr_t,
+    cb: dap_lm_link_snapshot_cb_t,
+    arg: *mut c_void,
+) -> c_int {
     ffi_boundary!("dap_link_manager_link_snapshot_async", code(DAP_LM_ERR_INTERNAL), {
         let arg = arg as usize;
         let deliver = move |rc: c_int, s: *mut dap_lm_link_snapshot| {

@@ -146,7 +146,9 @@ pub extern "C" fn dap_link_manager_deinit() {
 /// `free()`). NULL if `callbacks` or `callbacks->fill_net_info` is NULL. It is not the running manager:
 /// see `dap_link_manager_get_default`.
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_new(callbacks: *const dap_link_manager_callbacks_t) -> *mut dap_link_manager_t {
+pub unsafe extern "C" fn dap_link_manager_new(
+    callbacks: *const dap_link_manager_callbacks_t,
+) -> *mut dap_link_manager_t {
     ffi_boundary!("dap_link_manager_new", null_mut(), {
         if callbacks.is_null() {
             error!("[LM-ERROR] new: callbacks are NULL");

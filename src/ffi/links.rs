@@ -10,8 +10,8 @@ use super::nets::{original, read_view};
 use crate::abi::{dap_stream_node_addr_t, DAP_NET_ID_INVALID};
 use crate::actor::api::{self, submit, Mode};
 use crate::core::addr::NodeAddr;
-use crate::core::view::{NetLinks, Snapshot};
 use crate::core::uplink_host::{check_host, HostError};
+use crate::core::view::{NetLinks, Snapshot};
 use crate::core::Op;
 
 /// Create the link if needed, give it a client, associate `net_id` (unless `DAP_NET_ID_INVALID`), and
@@ -138,7 +138,10 @@ pub unsafe extern "C" fn dap_link_manager_get_net_links_addrs(
 /// Recently dialed addresses of the net (hot list, 900 s cooling): a `malloc`'d array with `*count`
 /// set (free it with `free()`), or NULL with `*count` untouched when there are none.
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_get_ignored_addrs(count: *mut usize, net_id: u64) -> *mut dap_stream_node_addr_t {
+pub unsafe extern "C" fn dap_link_manager_get_ignored_addrs(
+    count: *mut usize,
+    net_id: u64,
+) -> *mut dap_stream_node_addr_t {
     ffi_boundary!("dap_link_manager_get_ignored_addrs", std::ptr::null_mut(), {
         let now = api::with_runtime(|rt| rt.clock.now_secs()).unwrap_or(0);
         let list = read_view(Vec::new(), |v| v.ignored_addrs(net_id, now));

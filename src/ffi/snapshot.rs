@@ -119,7 +119,8 @@ pub(crate) fn nets_snapshot_of(v: &Snapshot) -> *mut dap_lm_nets_snapshot {
 
 impl dap_lm_net_links {
     pub(crate) fn boxed(net_id: u64, r: NetLinks, taken_ns: u64) -> *mut dap_lm_net_links {
-        let addrs: Vec<dap_stream_node_addr_t> = r.addrs.iter().map(|a| dap_stream_node_addr_t { uint64: *a }).collect();
+        let addrs: Vec<dap_stream_node_addr_t> =
+            r.addrs.iter().map(|a| dap_stream_node_addr_t { uint64: *a }).collect();
         let (addrs, _) = give_slice(addrs);
         Box::into_raw(Box::new(dap_lm_net_links {
             net_id,
@@ -134,7 +135,10 @@ impl dap_lm_net_links {
 /// A copy of one link from the last published view (never waits): OK and `*out` set, NOT_FOUND,
 /// INVALID_ARGUMENT, NOT_INITIALIZED. Free with `dap_lm_link_snapshot_free`.
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_link_snapshot(addr: *mut dap_stream_node_addr_t, out: *mut *mut dap_lm_link_snapshot) -> c_int {
+pub unsafe extern "C" fn dap_link_manager_link_snapshot(
+    addr: *mut dap_stream_node_addr_t,
+    out: *mut *mut dap_lm_link_snapshot,
+) -> c_int {
     ffi_boundary!("dap_link_manager_link_snapshot", code(DAP_LM_ERR_INTERNAL), {
         // SAFETY: NULL or readable.
         let Some(a) = (unsafe { valid_addr(addr) }) else { return code(DAP_LM_ERR_INVALID_ARGUMENT) };

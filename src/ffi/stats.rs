@@ -117,10 +117,26 @@ pub unsafe extern "C" fn dap_link_manager_get_stats(out: *mut dap_lm_stats) -> c
 #[no_mangle]
 pub extern "C" fn dap_link_manager_op_name(i: c_int) -> *const c_char {
     const NAMES: [&std::ffi::CStr; DAP_LM_OP_KINDS] = [
-        c"set_condition", c"add_net", c"add_net_associate", c"remove_net", c"set_net_condition", c"link_create",
-        c"link_update", c"stream_add", c"stream_replace", c"stream_delete", c"accounting", c"cluster_joined",
-        c"cluster_left", c"static_joined", c"static_left", c"client_connected", c"client_error", c"tick",
-        c"shutdown", c"panic",
+        c"set_condition",
+        c"add_net",
+        c"add_net_associate",
+        c"remove_net",
+        c"set_net_condition",
+        c"link_create",
+        c"link_update",
+        c"stream_add",
+        c"stream_replace",
+        c"stream_delete",
+        c"accounting",
+        c"cluster_joined",
+        c"cluster_left",
+        c"static_joined",
+        c"static_left",
+        c"client_connected",
+        c"client_error",
+        c"tick",
+        c"shutdown",
+        c"panic",
     ];
     usize::try_from(i).ok().and_then(|i| NAMES.get(i)).map_or(std::ptr::null(), |n| n.as_ptr())
 }
@@ -159,11 +175,32 @@ pub fn stats_prometheus(s: &dap_lm_stats) -> String {
     metric("messages_processed_total", "counter", "Requests applied by the actor.", &one(s.messages_processed));
     metric("queue_depth", "gauge", "Messages queued, by priority.", &per_prio(&s.queue_depth));
     metric("queue_peak", "gauge", "Highest queue depth seen, by priority.", &per_prio(&s.queue_peak));
-    metric("queue_capacity", "gauge", "Configured queue bound, by priority (0 = unbounded).", &per_prio(&s.queue_capacity));
-    metric("queue_rejected_total", "counter", "Requests refused for capacity, by priority.", &per_prio(&s.queue_rejected));
-    let q = |a, b, c| vec![("{quantile=\"avg\"}".to_string(), a), ("{quantile=\"0.5\"}".to_string(), b), ("{quantile=\"0.99\"}".to_string(), c)];
+    metric(
+        "queue_capacity",
+        "gauge",
+        "Configured queue bound, by priority (0 = unbounded).",
+        &per_prio(&s.queue_capacity),
+    );
+    metric(
+        "queue_rejected_total",
+        "counter",
+        "Requests refused for capacity, by priority.",
+        &per_prio(&s.queue_rejected),
+    );
+    let q = |a, b, c| {
+        vec![
+            ("{quantile=\"avg\"}".to_string(), a),
+            ("{quantile=\"0.5\"}".to_string(), b),
+            ("{quantile=\"0.99\"}".to_string(), c),
+        ]
+    };
     metric("processing_ns", "gauge", "Handler time per request.", &q(s.proc_avg_ns, s.proc_p50_ns, s.proc_p99_ns));
-    metric("queue_wait_ns", "gauge", "Time from submission to handling.", &q(s.wait_avg_ns, s.wait_p50_ns, s.wait_p99_ns));
+    metric(
+        "queue_wait_ns",
+        "gauge",
+        "Time from submission to handling.",
+        &q(s.wait_avg_ns, s.wait_p50_ns, s.wait_p99_ns),
+    );
     metric("sync_calls_total", "counter", "Waiting calls.", &one(s.sync_calls));
     metric("async_calls_total", "counter", "Calls with a completion callback.", &one(s.async_calls));
     metric("timeouts_total", "counter", "Waiting calls that hit their deadline.", &one(s.timeouts));
@@ -172,7 +209,8 @@ pub fn stats_prometheus(s: &dap_lm_stats) -> String {
     metric("links", "gauge", "Link records.", &one(s.links));
     metric("nets", "gauge", "Managed nets.", &one(s.nets));
     metric("memory_bytes", "gauge", "Estimated heap in use.", &one(s.memory_bytes));
-    let per: Vec<(String, u64)> = OP_NAMES.iter().enumerate().map(|(i, n)| (format!("{{op=\"{n}\"}}"), s.per_type[i])).collect();
+    let per: Vec<(String, u64)> =
+        OP_NAMES.iter().enumerate().map(|(i, n)| (format!("{{op=\"{n}\"}}"), s.per_type[i])).collect();
     metric("ops_total", "counter", "Requests applied, by operation.", &per);
     o
 }

@@ -61,13 +61,22 @@ pub unsafe extern "C" fn dap_link_manager_stream_delete(addr: *mut dap_stream_no
 /// The peer `addr` was accounted (ANNOUNCE ok) or refused in `net_id`. Queued in the same class as
 /// stream events, so they apply in issue order (FIX-ORDER). Unknown net: nothing.
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_accounting_link_in_net(net_id: u64, addr: *mut dap_stream_node_addr_t, ok: bool) {
+pub unsafe extern "C" fn dap_link_manager_accounting_link_in_net(
+    net_id: u64,
+    addr: *mut dap_stream_node_addr_t,
+    ok: bool,
+) {
     ffi_boundary!("dap_link_manager_accounting_link_in_net", (), {
         fact("accounting_link_in_net", addr, |a| Op::Accounting { net: net_id, addr: a, ok })
     })
 }
 
-fn member(name: &str, m: *mut dap_cluster_member_t, arg: Option<*mut c_void>, make: impl FnOnce(u64, ClusterRef) -> Op) {
+fn member(
+    name: &str,
+    m: *mut dap_cluster_member_t,
+    arg: Option<*mut c_void>,
+    make: impl FnOnce(u64, ClusterRef) -> Op,
+) {
     if m.is_null() {
         warn!("[LM-ERROR] {name}: member NULL");
         return;
@@ -102,17 +111,29 @@ pub unsafe extern "C" fn dap_link_manager_remove_links_cluster(member_: *mut dap
 /// Members-add callback of a static cluster; `cluster_arg` is that cluster. Creates the link (with a
 /// client, no net) if needed and records the static cluster. Own address ignored.
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_add_static_links_cluster(member_: *mut dap_cluster_member_t, cluster_arg: *mut c_void) {
+pub unsafe extern "C" fn dap_link_manager_add_static_links_cluster(
+    member_: *mut dap_cluster_member_t,
+    cluster_arg: *mut c_void,
+) {
     ffi_boundary!("dap_link_manager_add_static_links_cluster", (), {
-        member("add_static_links_cluster", member_, Some(cluster_arg), |addr, cluster| Op::StaticJoined { addr, cluster })
+        member("add_static_links_cluster", member_, Some(cluster_arg), |addr, cluster| Op::StaticJoined {
+            addr,
+            cluster,
+        })
     })
 }
 
 /// Members-delete callback of a static cluster (lock held): forgets it; a link left with no cluster
 /// is deleted keeping its client alive.
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_remove_static_links_cluster(member_: *mut dap_cluster_member_t, cluster_arg: *mut c_void) {
+pub unsafe extern "C" fn dap_link_manager_remove_static_links_cluster(
+    member_: *mut dap_cluster_member_t,
+    cluster_arg: *mut c_void,
+) {
     ffi_boundary!("dap_link_manager_remove_static_links_cluster", (), {
-        member("remove_static_links_cluster", member_, Some(cluster_arg), |addr, cluster| Op::StaticLeft { addr, cluster })
+        member("remove_static_links_cluster", member_, Some(cluster_arg), |addr, cluster| Op::StaticLeft {
+            addr,
+            cluster,
+        })
     })
 }

@@ -10,7 +10,9 @@ use super::boundary::ffi_boundary;
 use super::cast::{malloc_addrs, valid_addr, write_out};
 use super::links::{link_update_op, net_links};
 use super::result::{code, dap_lm_result, dap_lm_result::*, err};
-use super::snapshot::{link_snapshot_of, nets_snapshot_of, dap_lm_link_snapshot, dap_lm_net_links, dap_lm_nets_snapshot};
+use super::snapshot::{
+    dap_lm_link_snapshot, dap_lm_net_links, dap_lm_nets_snapshot, link_snapshot_of, nets_snapshot_of,
+};
 use crate::abi::{dap_cluster_t, dap_stream_node_addr_t};
 use crate::actor::api::{self, submit, Mode};
 use crate::core::view::Snapshot;
@@ -61,7 +63,12 @@ fn query<R>(timeout_ms: u32, out: *mut R, f: impl FnOnce(&Snapshot) -> Option<R>
 
 /// `add_net`, waiting: OK, INVALID_ARGUMENT (id 0 / cluster NULL), EXISTS, NOT_INITIALIZED, TIMEOUT, ...
 #[no_mangle]
-pub extern "C" fn dap_link_manager_add_net_sync(net_id: u64, cluster: *mut dap_cluster_t, min_links: u32, timeout_ms: u32) -> c_int {
+pub extern "C" fn dap_link_manager_add_net_sync(
+    net_id: u64,
+    cluster: *mut dap_cluster_t,
+    min_links: u32,
+    timeout_ms: u32,
+) -> c_int {
     ffi_boundary!("dap_link_manager_add_net_sync", code(DAP_LM_ERR_INTERNAL), {
         if net_id == 0 || cluster.is_null() {
             return code(DAP_LM_ERR_INVALID_ARGUMENT);
@@ -72,7 +79,11 @@ pub extern "C" fn dap_link_manager_add_net_sync(net_id: u64, cluster: *mut dap_c
 
 /// `add_net_associate`, waiting: OK, INVALID_ARGUMENT, NOT_FOUND (unknown net), EXISTS, ...
 #[no_mangle]
-pub extern "C" fn dap_link_manager_add_net_associate_sync(net_id: u64, cluster: *mut dap_cluster_t, timeout_ms: u32) -> c_int {
+pub extern "C" fn dap_link_manager_add_net_associate_sync(
+    net_id: u64,
+    cluster: *mut dap_cluster_t,
+    timeout_ms: u32,
+) -> c_int {
     ffi_boundary!("dap_link_manager_add_net_associate_sync", code(DAP_LM_ERR_INTERNAL), {
         if net_id == 0 || cluster.is_null() {
             return code(DAP_LM_ERR_INVALID_ARGUMENT);
@@ -84,7 +95,9 @@ pub extern "C" fn dap_link_manager_add_net_associate_sync(net_id: u64, cluster: 
 /// `remove_net`, waiting (unknown net: OK, nothing done).
 #[no_mangle]
 pub extern "C" fn dap_link_manager_remove_net_sync(net_id: u64, timeout_ms: u32) -> c_int {
-    ffi_boundary!("dap_link_manager_remove_net_sync", code(DAP_LM_ERR_INTERNAL), { run(Op::RemoveNet(net_id), timeout_ms) })
+    ffi_boundary!("dap_link_manager_remove_net_sync", code(DAP_LM_ERR_INTERNAL), {
+        run(Op::RemoveNet(net_id), timeout_ms)
+    })
 }
 
 /// `set_net_condition`, waiting (unknown net: OK, nothing done).
@@ -106,7 +119,11 @@ pub extern "C" fn dap_link_manager_set_condition_sync(active: bool, timeout_ms: 
 /// `link_create`, waiting: OK, INVALID_ARGUMENT (NULL/0), OWN_ADDRESS, NOT_FOUND (unknown net),
 /// EXISTS (net already associated), NO_MEMORY (no client), ...
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_link_create_sync(addr: *mut dap_stream_node_addr_t, net_id: u64, timeout_ms: u32) -> c_int {
+pub unsafe extern "C" fn dap_link_manager_link_create_sync(
+    addr: *mut dap_stream_node_addr_t,
+    net_id: u64,
+    timeout_ms: u32,
+) -> c_int {
     ffi_boundary!("dap_link_manager_link_create_sync", code(DAP_LM_ERR_INTERNAL), {
         // SAFETY: NULL or readable (C contract).
         let Some(a) = (unsafe { valid_addr(addr) }) else { return code(DAP_LM_ERR_INVALID_ARGUMENT) };
@@ -139,7 +156,11 @@ pub unsafe extern "C" fn dap_link_manager_link_update_sync(
 
 /// `stream_add`, waiting until applied: OK, INVALID_ARGUMENT, INACTIVE, NOT_INITIALIZED, ...
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_stream_add_sync(addr: *mut dap_stream_node_addr_t, uplink: bool, timeout_ms: u32) -> c_int {
+pub unsafe extern "C" fn dap_link_manager_stream_add_sync(
+    addr: *mut dap_stream_node_addr_t,
+    uplink: bool,
+    timeout_ms: u32,
+) -> c_int {
     ffi_boundary!("dap_link_manager_stream_add_sync", code(DAP_LM_ERR_INTERNAL), {
         // SAFETY: NULL or readable.
         let Some(a) = (unsafe { valid_addr(addr) }) else { return code(DAP_LM_ERR_INVALID_ARGUMENT) };
@@ -153,7 +174,11 @@ pub unsafe extern "C" fn dap_link_manager_stream_add_sync(addr: *mut dap_stream_
 
 /// `stream_replace`, waiting until applied.
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_stream_replace_sync(addr: *mut dap_stream_node_addr_t, new_is_uplink: bool, timeout_ms: u32) -> c_int {
+pub unsafe extern "C" fn dap_link_manager_stream_replace_sync(
+    addr: *mut dap_stream_node_addr_t,
+    new_is_uplink: bool,
+    timeout_ms: u32,
+) -> c_int {
     ffi_boundary!("dap_link_manager_stream_replace_sync", code(DAP_LM_ERR_INTERNAL), {
         // SAFETY: NULL or readable.
         let Some(a) = (unsafe { valid_addr(addr) }) else { return code(DAP_LM_ERR_INVALID_ARGUMENT) };
@@ -163,7 +188,10 @@ pub unsafe extern "C" fn dap_link_manager_stream_replace_sync(addr: *mut dap_str
 
 /// `stream_delete`, waiting until applied.
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_stream_delete_sync(addr: *mut dap_stream_node_addr_t, timeout_ms: u32) -> c_int {
+pub unsafe extern "C" fn dap_link_manager_stream_delete_sync(
+    addr: *mut dap_stream_node_addr_t,
+    timeout_ms: u32,
+) -> c_int {
     ffi_boundary!("dap_link_manager_stream_delete_sync", code(DAP_LM_ERR_INTERNAL), {
         // SAFETY: NULL or readable.
         let Some(a) = (unsafe { valid_addr(addr) }) else { return code(DAP_LM_ERR_INVALID_ARGUMENT) };
@@ -173,7 +201,12 @@ pub unsafe extern "C" fn dap_link_manager_stream_delete_sync(addr: *mut dap_stre
 
 /// `accounting_link_in_net`, waiting until applied.
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_accounting_link_in_net_sync(net_id: u64, addr: *mut dap_stream_node_addr_t, ok: bool, timeout_ms: u32) -> c_int {
+pub unsafe extern "C" fn dap_link_manager_accounting_link_in_net_sync(
+    net_id: u64,
+    addr: *mut dap_stream_node_addr_t,
+    ok: bool,
+    timeout_ms: u32,
+) -> c_int {
     ffi_boundary!("dap_link_manager_accounting_link_in_net_sync", code(DAP_LM_ERR_INTERNAL), {
         // SAFETY: NULL or readable.
         let Some(a) = (unsafe { valid_addr(addr) }) else { return code(DAP_LM_ERR_INVALID_ARGUMENT) };
@@ -195,12 +228,18 @@ pub extern "C" fn dap_link_manager_sync(timeout_ms: u32) -> c_int {
 /// The manager's active flag after every earlier call of this thread applied.
 #[no_mangle]
 pub unsafe extern "C" fn dap_link_manager_get_condition_sync(out: *mut bool, timeout_ms: u32) -> c_int {
-    ffi_boundary!("dap_link_manager_get_condition_sync", code(DAP_LM_ERR_INTERNAL), { query(timeout_ms, out, |v| Some(v.active)) })
+    ffi_boundary!("dap_link_manager_get_condition_sync", code(DAP_LM_ERR_INTERNAL), {
+        query(timeout_ms, out, |v| Some(v.active))
+    })
 }
 
 /// The net's active flag: NOT_FOUND for an unknown net.
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_get_net_condition_sync(net_id: u64, out: *mut bool, timeout_ms: u32) -> c_int {
+pub unsafe extern "C" fn dap_link_manager_get_net_condition_sync(
+    net_id: u64,
+    out: *mut bool,
+    timeout_ms: u32,
+) -> c_int {
     ffi_boundary!("dap_link_manager_get_net_condition_sync", code(DAP_LM_ERR_INTERNAL), {
         query(timeout_ms, out, |v| v.net(net_id).map(|n| n.active))
     })
@@ -216,7 +255,11 @@ pub unsafe extern "C" fn dap_link_manager_links_count_sync(net_id: u64, out: *mu
 
 /// `required_links_count`: NOT_FOUND for an unknown net.
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_required_links_count_sync(net_id: u64, out: *mut usize, timeout_ms: u32) -> c_int {
+pub unsafe extern "C" fn dap_link_manager_required_links_count_sync(
+    net_id: u64,
+    out: *mut usize,
+    timeout_ms: u32,
+) -> c_int {
     ffi_boundary!("dap_link_manager_required_links_count_sync", code(DAP_LM_ERR_INTERNAL), {
         query(timeout_ms, out, |v| v.net(net_id).map(|_| v.required_links_count(net_id)))
     })
@@ -224,7 +267,11 @@ pub unsafe extern "C" fn dap_link_manager_required_links_count_sync(net_id: u64,
 
 /// `needed_links_count`: NOT_FOUND for an unknown net.
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_needed_links_count_sync(net_id: u64, out: *mut usize, timeout_ms: u32) -> c_int {
+pub unsafe extern "C" fn dap_link_manager_needed_links_count_sync(
+    net_id: u64,
+    out: *mut usize,
+    timeout_ms: u32,
+) -> c_int {
     ffi_boundary!("dap_link_manager_needed_links_count_sync", code(DAP_LM_ERR_INTERNAL), {
         query(timeout_ms, out, |v| v.net(net_id).map(|_| v.needed_links_count(net_id)))
     })
@@ -232,7 +279,11 @@ pub unsafe extern "C" fn dap_link_manager_needed_links_count_sync(net_id: u64, o
 
 /// `established_uplinks_count`: NOT_FOUND for an unknown net.
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_established_uplinks_count_sync(net_id: u64, out: *mut usize, timeout_ms: u32) -> c_int {
+pub unsafe extern "C" fn dap_link_manager_established_uplinks_count_sync(
+    net_id: u64,
+    out: *mut usize,
+    timeout_ms: u32,
+) -> c_int {
     ffi_boundary!("dap_link_manager_established_uplinks_count_sync", code(DAP_LM_ERR_INTERNAL), {
         query(timeout_ms, out, |v| v.net(net_id).map(|_| v.established_uplinks_count(net_id)))
     })
@@ -240,7 +291,12 @@ pub unsafe extern "C" fn dap_link_manager_established_uplinks_count_sync(net_id:
 
 /// `link_find`: `*out` true when the link exists and `net_id` is among its nets.
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_link_find_sync(addr: *mut dap_stream_node_addr_t, net_id: u64, out: *mut bool, timeout_ms: u32) -> c_int {
+pub unsafe extern "C" fn dap_link_manager_link_find_sync(
+    addr: *mut dap_stream_node_addr_t,
+    net_id: u64,
+    out: *mut bool,
+    timeout_ms: u32,
+) -> c_int {
     ffi_boundary!("dap_link_manager_link_find_sync", code(DAP_LM_ERR_INTERNAL), {
         // SAFETY: NULL or readable.
         let Some(a) = (unsafe { valid_addr(addr) }) else { return code(DAP_LM_ERR_INVALID_ARGUMENT) };
@@ -250,7 +306,11 @@ pub unsafe extern "C" fn dap_link_manager_link_find_sync(addr: *mut dap_stream_n
 
 /// `link_is_established`.
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_link_is_established_sync(addr: *mut dap_stream_node_addr_t, out: *mut bool, timeout_ms: u32) -> c_int {
+pub unsafe extern "C" fn dap_link_manager_link_is_established_sync(
+    addr: *mut dap_stream_node_addr_t,
+    out: *mut bool,
+    timeout_ms: u32,
+) -> c_int {
     ffi_boundary!("dap_link_manager_link_is_established_sync", code(DAP_LM_ERR_INTERNAL), {
         // SAFETY: NULL or readable.
         let Some(a) = (unsafe { valid_addr(addr) }) else { return code(DAP_LM_ERR_INVALID_ARGUMENT) };
@@ -306,7 +366,11 @@ pub unsafe extern "C" fn dap_link_manager_get_ignored_addrs_sync(
 /// A full copy of one link as of now (after this thread's earlier calls), freed with
 /// `dap_lm_link_snapshot_free`. NOT_FOUND when there is no such link.
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_link_snapshot_sync(addr: *mut dap_stream_node_addr_t, out: *mut *mut dap_lm_link_snapshot, timeout_ms: u32) -> c_int {
+pub unsafe extern "C" fn dap_link_manager_link_snapshot_sync(
+    addr: *mut dap_stream_node_addr_t,
+    out: *mut *mut dap_lm_link_snapshot,
+    timeout_ms: u32,
+) -> c_int {
     ffi_boundary!("dap_link_manager_link_snapshot_sync", code(DAP_LM_ERR_INTERNAL), {
         // SAFETY: NULL or readable.
         let Some(a) = (unsafe { valid_addr(addr) }) else { return code(DAP_LM_ERR_INVALID_ARGUMENT) };
@@ -316,7 +380,10 @@ pub unsafe extern "C" fn dap_link_manager_link_snapshot_sync(addr: *mut dap_stre
 
 /// Every net as of now, freed with `dap_lm_nets_snapshot_free`.
 #[no_mangle]
-pub unsafe extern "C" fn dap_link_manager_nets_snapshot_sync(out: *mut *mut dap_lm_nets_snapshot, timeout_ms: u32) -> c_int {
+pub unsafe extern "C" fn dap_link_manager_nets_snapshot_sync(
+    out: *mut *mut dap_lm_nets_snapshot,
+    timeout_ms: u32,
+) -> c_int {
     ffi_boundary!("dap_link_manager_nets_snapshot_sync", code(DAP_LM_ERR_INTERNAL), {
         query(timeout_ms, out, |v| Some(nets_snapshot_of(v)))
     })

@@ -23,10 +23,6 @@ extern "C" {
         role: c_int,
         info: *mut c_void,
     ) -> *mut dap_cluster_member_t;
-    fn dap_cluster_member_find_unsafe(
-        cluster: *mut dap_cluster_t,
-        addr: *mut dap_stream_node_addr_t,
-    ) -> *mut dap_cluster_member_t;
     fn dap_cluster_member_delete(cluster: *mut dap_cluster_t, addr: *mut dap_stream_node_addr_t) -> c_int;
     fn dap_cluster_members_count(cluster: *mut dap_cluster_t) -> usize;
     fn dap_cluster_delete_all_members(cluster: *mut dap_cluster_t);
@@ -94,12 +90,6 @@ impl Sdk for DapSdk {
         !unsafe { dap_cluster_member_add(cluster_ptr(cluster), &mut a, 0, null_mut()) }.is_null()
     }
 
-    fn cluster_has(&self, cluster: ClusterRef, addr: Addr) -> bool {
-        let mut a = dap_stream_node_addr_t { uint64: addr };
-        // SAFETY: as in cluster_add.
-        !unsafe { dap_cluster_member_find_unsafe(cluster_ptr(cluster), &mut a) }.is_null()
-    }
-
     fn cluster_delete(&self, cluster: ClusterRef, addr: Addr) -> bool {
         let mut a = dap_stream_node_addr_t { uint64: addr };
         // SAFETY: as in cluster_add.
@@ -132,7 +122,9 @@ impl Sdk for DapSdk {
 
     fn cluster_enabled(&self, cluster: ClusterRef) -> bool {
         // SAFETY: `status` is an int at offset 28 of dap_cluster_t (ABI.md §3).
-        unsafe { std::ptr::read_volatile(addr_of!((*(cluster.0 as *const SdkCluster)).status)) == CLUSTER_STATUS_ENABLED }
+        unsafe {
+            std::ptr::read_volatile(addr_of!((*(cluster.0 as *const SdkCluster)).status)) == CLUSTER_STATUS_ENABLED
+        }
     }
 
     fn cluster_set_enabled(&self, cluster: ClusterRef, enabled: bool) {
@@ -287,6 +279,8 @@ impl DapNode {
     }
 }
 
+// The core passes the live record of an existing link (CONTRACT.md §10): the node may dereference it.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 impl Node for DapNode {
     fn connected(&self, link: *mut dap_link_t, net: NetId) {
         if let Some(f) = self.callbacks().connected {

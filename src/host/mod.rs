@@ -31,7 +31,6 @@ pub trait Sdk {
     fn own_addr(&self) -> Addr;
 
     fn cluster_add(&self, cluster: ClusterRef, addr: Addr) -> bool;
-    fn cluster_has(&self, cluster: ClusterRef, addr: Addr) -> bool;
     fn cluster_delete(&self, cluster: ClusterRef, addr: Addr) -> bool;
     fn cluster_count(&self, cluster: ClusterRef) -> usize;
     fn cluster_clear(&self, cluster: ClusterRef);

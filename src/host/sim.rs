@@ -82,6 +82,10 @@ impl SimSdk {
         c
     }
 
+    pub fn has(&self, c: ClusterRef, addr: Addr) -> bool {
+        self.lock().clusters.get(&c).is_some_and(|x| x.members.contains(&addr))
+    }
+
     pub fn members(&self, c: ClusterRef) -> Vec<Addr> {
         self.lock().clusters[&c].members.iter().copied().collect()
     }
@@ -183,10 +187,6 @@ impl Sdk for SimSdk {
         }
         self.member_event(c, addr, true);
         true
-    }
-
-    fn cluster_has(&self, c: ClusterRef, addr: Addr) -> bool {
-        self.lock().clusters.get(&c).is_some_and(|x| x.members.contains(&addr))
     }
 
     fn cluster_delete(&self, c: ClusterRef, addr: Addr) -> bool {
@@ -410,6 +410,8 @@ fn link_addr(link: *mut dap_link_t) -> Addr {
     unsafe { (*link).addr.uint64 }
 }
 
+// The core passes the live record of an existing link (CONTRACT.md §10).
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 impl Node for SimNode {
     fn connected(&self, link: *mut dap_link_t, net: NetId) {
         let addr = link_addr(link);
