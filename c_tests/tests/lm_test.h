@@ -484,6 +484,19 @@ static LM_UNUSED uint64_t lm_client_id(uint64_t addr)
     return sdk_client_id(sdk_client_find(addr));
 }
 
+/* Id of the newest client in the journal ("client_new <id>"); 0 if none. Works for clients that have
+ * no uplink address yet (sdk_client_find only knows clients by their uplink node address). */
+static LM_UNUSED uint64_t lm_last_client_new(void)
+{
+    for (size_t i = sdk_journal_len(); i-- > 0;) {
+        const char *l = sdk_journal_line(i);
+        unsigned long long id;
+        if (l && sscanf(l, "client_new %llu", &id) == 1)
+            return (uint64_t)id;
+    }
+    return 0;
+}
+
 /* The net's primary cluster as the node makes it: members join/leave through the link manager. */
 static LM_UNUSED dap_cluster_t *lm_links_cluster(const char *name)
 {
