@@ -13,8 +13,7 @@ use dap_link_manager::host::sim::{ClusterRole, SimNode, SimSdk};
 use dap_link_manager::host::{Addr, ClusterRef, NetId, Sdk};
 
 use dap_link_manager::abi::dap_link_state::{
-    LINK_STATE_CONNECTING as CONNECTING, LINK_STATE_DISCONNECTED as DISCONNECTED,
-    LINK_STATE_ESTABLISHED as ESTABLISHED,
+    LINK_STATE_CONNECTING as CONNECTING, LINK_STATE_DISCONNECTED as DISCONNECTED, LINK_STATE_ESTABLISHED as ESTABLISHED,
 };
 
 const OWN: Addr = 0xF0;
@@ -59,25 +58,8 @@ impl Harness {
         let st = sdk.cluster("st", ClusterRole::Links);
         let st2 = sdk.cluster("st2", ClusterRole::Links);
         let clock = Arc::new(Clock::virtual_at(START));
-        let core = Core::new(
-            Box::new(sdk.clone()),
-            Box::new(node.clone()),
-            cfg,
-            clock.clone(),
-            std::ptr::null_mut(),
-        );
-        Self {
-            core,
-            sdk,
-            node,
-            clock,
-            n1,
-            n1b,
-            n2,
-            st,
-            st2,
-            passes_count_changed: Vec::new(),
-        }
+        let core = Core::new(Box::new(sdk.clone()), Box::new(node.clone()), cfg, clock.clone(), std::ptr::null_mut());
+        Self { core, sdk, node, clock, n1, n1b, n2, st, st2, passes_count_changed: Vec::new() }
     }
 
     /// One drain pass: the op, then the ops the node queued from inside callbacks (in production they go
@@ -96,17 +78,12 @@ impl Harness {
         }
         self.core.end_pass();
         assert!(self.core.publish(), "publish refused outside any call");
-        self.passes_count_changed
-            .push(self.count_changed_calls() - before);
+        self.passes_count_changed.push(self.count_changed_calls() - before);
         rc
     }
 
     fn count_changed_calls(&self) -> usize {
-        self.node
-            .calls()
-            .iter()
-            .filter(|l| *l == "link_count_changed")
-            .count()
+        self.node.calls().iter().filter(|l| *l == "link_count_changed").count()
     }
 
     fn view(&self) -> Arc<Snapshot> {
@@ -122,10 +99,7 @@ impl Harness {
     }
 
     fn tag(&self, addr: Addr) -> u64 {
-        self.sdk
-            .client_of(addr)
-            .map(|(_, c)| c.tag)
-            .expect("a live client")
+        self.sdk.client_of(addr).map(|(_, c)| c.tag).expect("a live client")
     }
 
     fn feed(&mut self, ev: Ev) -> i32 {
@@ -142,11 +116,7 @@ impl Harness {
             }
             Ev::Error(addr, last_attempt) => {
                 let tag = self.tag(addr);
-                self.apply(Op::ClientError {
-                    addr,
-                    tag,
-                    last_attempt,
-                })
+                self.apply(Op::ClientError { addr, tag, last_attempt })
             }
             Ev::Stage(addr, to) => {
                 assert!(self.sdk.set_client_stage(addr, to));
@@ -164,23 +134,12 @@ impl Harness {
     /// The SDK journal since the last call, without the "pending_event" notes the sim writes for
     /// membership changes made from outside the core (the harness feeds those itself).
     fn sdk_lines(&self) -> Vec<String> {
-        self.sdk
-            .take_journal()
-            .into_iter()
-            .filter(|l| !l.starts_with("pending_event"))
-            .collect()
+        self.sdk.take_journal().into_iter().filter(|l| !l.starts_with("pending_event")).collect()
     }
 
     /// Add and enable a net in one go (journal and calls drained).
     fn net_on(&mut self, net: NetId, cluster: ClusterRef, min_links: u32) {
-        assert_eq!(
-            self.apply(Op::AddNet {
-                net,
-                cluster,
-                min_links
-            }),
-            0
-        );
+        assert_eq!(self.apply(Op::AddNet { net, cluster, min_links }), 0);
         self.apply(Op::SetNetCondition { net, on: true });
         self.drain();
     }
@@ -244,9 +203,7 @@ fn expand(lines: &[&str]) -> Vec<String> {
         .map(|l| {
             l.split(' ')
                 .map(|w| match w.strip_prefix('@') {
-                    Some(hex) => {
-                        NodeAddr(u64::from_str_radix(hex, 16).expect("hex address")).to_string()
-                    }
+                    Some(hex) => NodeAddr(u64::from_str_radix(hex, 16).expect("hex address")).to_string(),
                     None => w.to_owned(),
                 })
                 .collect::<Vec<_>>()
@@ -262,11 +219,7 @@ fn run(h: &mut Harness, rounds: Vec<Round>) {
             assert_eq!(rcs, r.rc, "round {i}: result codes");
         }
         assert_eq!(h.sdk_lines(), expand(&r.sdk), "round {i}: SDK journal");
-        assert_eq!(
-            h.node.take_calls(),
-            expand(&r.node),
-            "round {i}: node callbacks"
-        );
+        assert_eq!(h.node.take_calls(), expand(&r.node), "round {i}: node callbacks");
         if let Some(check) = r.check {
             check(h);
         }
@@ -327,16 +280,8 @@ fn nets_add_duplicate_associate_and_assoc_status() {
         vec![
             Round {
                 ev: vec![
-                    op(Op::AddNet {
-                        net: N1,
-                        cluster: n1,
-                        min_links: 2,
-                    }),
-                    op(Op::AddNet {
-                        net: N1,
-                        cluster: n2,
-                        min_links: 1,
-                    }),
+                    op(Op::AddNet { net: N1, cluster: n1, min_links: 2 }),
+                    op(Op::AddNet { net: N1, cluster: n2, min_links: 1 }),
                 ],
                 rc: vec![0, -3],
                 check: check(|h| {
@@ -348,14 +293,7 @@ fn nets_add_duplicate_associate_and_assoc_status() {
                     assert_eq!(v.net(N1).unwrap().clusters[..], [h.n1]);
                     // unknown net: every getter answers 0 / false
                     assert!(v.net(N2).is_none() && !v.net_condition(N2));
-                    assert_eq!(
-                        (
-                            v.links_count(N2),
-                            v.required_links_count(N2),
-                            v.needed_links_count(N2)
-                        ),
-                        (0, 0, 0)
-                    );
+                    assert_eq!((v.links_count(N2), v.required_links_count(N2), v.needed_links_count(N2)), (0, 0, 0));
                     assert_eq!(v.established_uplinks_count(N2), 0);
                 }),
                 ..Round::default()
@@ -363,22 +301,10 @@ fn nets_add_duplicate_associate_and_assoc_status() {
             // FIX-ASSOC-STATUS: a cluster attached to an inactive net takes its status (DISABLED)
             Round {
                 ev: vec![
-                    op(Op::AddNetAssociate {
-                        net: N2,
-                        cluster: n1b,
-                    }),
-                    op(Op::AddNetAssociate {
-                        net: N1,
-                        cluster: n1b,
-                    }),
-                    op(Op::AddNetAssociate {
-                        net: N1,
-                        cluster: n1b,
-                    }),
-                    op(Op::AddNetAssociate {
-                        net: N1,
-                        cluster: n1,
-                    }),
+                    op(Op::AddNetAssociate { net: N2, cluster: n1b }),
+                    op(Op::AddNetAssociate { net: N1, cluster: n1b }),
+                    op(Op::AddNetAssociate { net: N1, cluster: n1b }),
+                    op(Op::AddNetAssociate { net: N1, cluster: n1 }),
                 ],
                 rc: vec![-3, 0, -4, -4],
                 sdk: vec!["cluster_status n1b 0"],
@@ -396,10 +322,7 @@ fn nets_add_duplicate_associate_and_assoc_status() {
             },
             // FIX-ASSOC-STATUS: attached to an active net, the cluster is ENABLED at once
             Round {
-                ev: vec![op(Op::AddNetAssociate {
-                    net: N1,
-                    cluster: n2,
-                })],
+                ev: vec![op(Op::AddNetAssociate { net: N1, cluster: n2 })],
                 rc: vec![0],
                 sdk: vec!["cluster_status n2 1"],
                 check: check(|h| {
@@ -445,11 +368,7 @@ fn net_off_empties_clusters_and_deletes_orphan_links() {
             // off: clusters DISABLED and emptied; A (only N1) deleted; B keeps N2; C (static) keeps its client
             Round {
                 ev: vec![set_net(N1, false)],
-                sdk: vec![
-                    "cluster_status n1 0",
-                    "cluster_delete_all n1",
-                    "client_delete @a1",
-                ],
+                sdk: vec!["cluster_status n1 0", "cluster_delete_all n1", "client_delete @a1"],
                 node: vec!["link_count_changed"],
                 check: check(|h| {
                     let v = h.view();
@@ -465,15 +384,8 @@ fn net_off_empties_clusters_and_deletes_orphan_links() {
                 }),
                 ..Round::default()
             },
-            Round {
-                ev: vec![set_net(N1, false)],
-                ..Round::default()
-            },
-            Round {
-                ev: vec![set_net(N1, true)],
-                sdk: vec!["cluster_status n1 1"],
-                ..Round::default()
-            },
+            Round { ev: vec![set_net(N1, false)], ..Round::default() },
+            Round { ev: vec![set_net(N1, true)], sdk: vec!["cluster_status n1 1"], ..Round::default() },
         ],
     );
 }
@@ -494,51 +406,25 @@ fn remove_net_disables_then_forgets_it() {
             },
             Round {
                 ev: vec![op(Op::RemoveNet(N1))],
-                sdk: vec![
-                    "cluster_status n1 0",
-                    "cluster_delete_all n1",
-                    "client_delete @a1",
-                ],
+                sdk: vec!["cluster_status n1 0", "cluster_delete_all n1", "client_delete @a1"],
                 node: vec!["link_count_changed"],
                 check: check(|h| {
                     let v = h.view();
                     assert!(v.net(N1).is_none() && h.link(A).is_none());
-                    assert_eq!(
-                        (
-                            v.links_count(N1),
-                            v.required_links_count(N1),
-                            v.needed_links_count(N1)
-                        ),
-                        (0, 0, 0)
-                    );
+                    assert_eq!((v.links_count(N1), v.required_links_count(N1), v.needed_links_count(N1)), (0, 0, 0));
                 }),
                 ..Round::default()
             },
             // an inactive net is forgotten by its links too (a link left with no net is deleted)
             Round {
-                ev: vec![
-                    op(Op::AddNet {
-                        net: N2,
-                        cluster: n2,
-                        min_links: 1,
-                    }),
-                    create(B, N2),
-                    op(Op::RemoveNet(N2)),
-                ],
+                ev: vec![op(Op::AddNet { net: N2, cluster: n2, min_links: 1 }), create(B, N2), op(Op::RemoveNet(N2))],
                 rc: vec![0, 0, 0],
                 sdk: vec!["client_new @b2", "client_delete @b2"],
                 check: check(|h| assert!(h.link(B).is_none() && !h.view().link_find(B, N2))),
                 ..Round::default()
             },
             Round {
-                ev: vec![
-                    op(Op::RemoveNet(N3)),
-                    op(Op::AddNet {
-                        net: N1,
-                        cluster: n1,
-                        min_links: 3,
-                    }),
-                ],
+                ev: vec![op(Op::RemoveNet(N3)), op(Op::AddNet { net: N1, cluster: n1, min_links: 3 })],
                 rc: vec![0, 0],
                 check: check(|h| assert_eq!(h.view().required_links_count(N1), 3)),
                 ..Round::default()
@@ -603,9 +489,7 @@ fn link_create_codes_and_rollback() {
                 ev: vec![stream_add(C, false), create(C, N1)],
                 rc: vec![0, 0],
                 sdk: vec!["client_new @c3"],
-                check: check(|h| {
-                    assert!(h.link(C).unwrap().has_client && h.view().link_find(C, N1))
-                }),
+                check: check(|h| assert!(h.link(C).unwrap().has_client && h.view().link_find(C, N1))),
                 ..Round::default()
             },
             // unknown net on a link this call did not make: -2, the link (now with a client) stays
@@ -638,11 +522,7 @@ fn hot_list_stamped_by_every_create_and_expired_after_900_s() {
                 ..Round::default()
             },
             // a failing create (-2, already associated) stamps A again
-            Round {
-                ev: vec![Ev::Wait(600), create(A, N1)],
-                rc: vec![0, -2],
-                ..Round::default()
-            },
+            Round { ev: vec![Ev::Wait(600), create(A, N1)], rc: vec![0, -2], ..Round::default() },
             // an entry exactly as old as the cooling period is kept
             Round {
                 ev: vec![Ev::Wait(HOT_LIST_COOLING_SECS - 600)],
@@ -684,13 +564,7 @@ fn link_update_applies_only_when_disconnected_and_connects_only_when_ready() {
     h.net_on(N1, h.n1, 0);
     h.apply(Op::LinkCreate { addr: A, net: N1 });
     h.drain();
-    let update = |addr, host: &str, port| {
-        op(Op::LinkUpdate {
-            addr,
-            host: host.into(),
-            port,
-        })
-    };
+    let update = |addr, host: &str, port| op(Op::LinkUpdate { addr, host: host.into(), port });
     run(
         &mut h,
         vec![
@@ -701,21 +575,14 @@ fn link_update_applies_only_when_disconnected_and_connects_only_when_ready() {
                 check: check(|h| {
                     assert_eq!(h.state(A), DISCONNECTED);
                     let (_, c) = h.sdk.client_of(A).unwrap();
-                    assert_eq!(
-                        (c.host.as_str(), c.port, c.always_reconnect),
-                        ("10.0.0.1", 8079, false)
-                    );
+                    assert_eq!((c.host.as_str(), c.port, c.always_reconnect), ("10.0.0.1", 8079, false));
                     assert_eq!(c.stage_target, stage::BEGIN);
                 }),
                 ..Round::default()
             },
             // no such link; a link without client
             Round {
-                ev: vec![
-                    update(B, "10.0.0.1", 8079),
-                    stream_add(C, false),
-                    update(C, "10.0.0.1", 8079),
-                ],
+                ev: vec![update(B, "10.0.0.1", 8079), stream_add(C, false), update(C, "10.0.0.1", 8079)],
                 ..Round::default()
             },
         ],
@@ -727,11 +594,7 @@ fn link_update_applies_only_when_disconnected_and_connects_only_when_ready() {
         vec![
             Round {
                 ev: vec![tick(TickPhase::WakeUp)],
-                sdk: vec![
-                    "set_uplink @a1 10.0.0.2 8080",
-                    "set_channels @a1 RCGEND",
-                    "go_stage @a1 STREAMING",
-                ],
+                sdk: vec!["set_uplink @a1 10.0.0.2 8080", "set_channels @a1 RCGEND", "go_stage @a1 STREAMING"],
                 node: vec!["fill_net_info @a1"],
                 check: check(|h| assert_eq!(h.state(A), CONNECTING)),
                 ..Round::default()
@@ -754,23 +617,13 @@ fn link_update_applies_only_when_disconnected_and_connects_only_when_ready() {
     h.apply(Op::LinkCreate { addr: B, net: N1 });
     h.core.apply(Op::Tick(Some(TickPhase::WakeUp))); // fill_net_info(B) sets ready; its update is held
     let held = h.node.take_outbox();
-    assert_eq!(
-        held,
-        [Op::LinkUpdate {
-            addr: B,
-            host: "10.0.0.4".into(),
-            port: 8082
-        }]
-    );
+    assert_eq!(held, [Op::LinkUpdate { addr: B, host: "10.0.0.4".into(), port: 8082 }]);
     h.feed(Ev::Connected(B));
     h.drain();
     run(
         &mut h,
         vec![
-            Round {
-                ev: held.into_iter().map(Ev::Op).collect(),
-                ..Round::default()
-            },
+            Round { ev: held.into_iter().map(Ev::Op).collect(), ..Round::default() },
             Round {
                 ev: vec![Ev::Error(B, true)],
                 sdk: vec!["go_stage @b2 BEGIN"],
@@ -793,11 +646,7 @@ fn link_update_applies_only_when_disconnected_and_connects_only_when_ready() {
 fn stream_add_uplink_downlink_and_static_clusters() {
     let mut h = Harness::new();
     h.net_on(N1, h.n1, 1);
-    h.apply(Op::AddNet {
-        net: N2,
-        cluster: h.n2,
-        min_links: 1,
-    }); // stays inactive
+    h.apply(Op::AddNet { net: N2, cluster: h.n2, min_links: 1 }); // stays inactive
     let (st, st2) = (h.st, h.st2);
     run(
         &mut h,
@@ -815,11 +664,7 @@ fn stream_add_uplink_downlink_and_static_clusters() {
                 ..Round::default()
             },
             // not yet in active clusters: again
-            Round {
-                ev: vec![stream_add(A, true)],
-                node: vec!["connected @a1 0x1"],
-                ..Round::default()
-            },
+            Round { ev: vec![stream_add(A, true)], node: vec!["connected @a1 0x1"], ..Round::default() },
             Round {
                 ev: vec![accounting(N1, A, true)],
                 sdk: vec!["cluster_add n1 @a1"],
@@ -838,23 +683,14 @@ fn stream_add_uplink_downlink_and_static_clusters() {
                 check: check(|h| {
                     assert!(h.link(B).is_none());
                     let c = h.link(C).unwrap();
-                    assert!(
-                        !c.has_client
-                            && !c.is_uplink
-                            && c.nets.is_empty()
-                            && c.active_clusters.is_empty()
-                    );
+                    assert!(!c.has_client && !c.is_uplink && c.nets.is_empty() && c.active_clusters.is_empty());
                     assert_eq!(c.state, DISCONNECTED);
                 }),
                 ..Round::default()
             },
             // added to every ENABLED static cluster of the link (st, not the disabled st2)
             Round {
-                ev: vec![
-                    Ev::StaticJoin(st, D),
-                    Ev::StaticJoin(st2, D),
-                    stream_add(D, false),
-                ],
+                ev: vec![Ev::StaticJoin(st, D), Ev::StaticJoin(st2, D), stream_add(D, false)],
                 sdk: vec!["client_new @d4", "cluster_add st @d4"],
                 node: vec!["link_count_changed"],
                 check: check(|h| {
@@ -876,50 +712,29 @@ fn stream_replace_up_to_down_resets_the_client() {
         &mut h,
         vec![
             Round {
-                ev: vec![
-                    create(A, N1),
-                    Ev::Connected(A),
-                    stream_add(A, true),
-                    accounting(N1, A, true),
-                ],
+                ev: vec![create(A, N1), Ev::Connected(A), stream_add(A, true), accounting(N1, A, true)],
                 sdk: vec!["client_new @a1", "cluster_add n1 @a1"],
                 node: vec!["connected @a1 0x1", "link_count_changed"],
                 check: check(|h| assert_eq!(h.state(A), ESTABLISHED)),
                 ..Round::default()
             },
             Round {
-                ev: vec![op(Op::StreamReplace {
-                    addr: A,
-                    uplink: false,
-                })],
+                ev: vec![op(Op::StreamReplace { addr: A, uplink: false })],
                 sdk: vec!["go_stage @a1 BEGIN"],
                 check: check(|h| {
                     let a = h.link(A).unwrap();
-                    assert!(
-                        !a.is_uplink && a.state == DISCONNECTED && a.active_clusters[..] == [h.n1]
-                    );
+                    assert!(!a.is_uplink && a.state == DISCONNECTED && a.active_clusters[..] == [h.n1]);
                 }),
                 ..Round::default()
             },
             Round {
-                ev: vec![op(Op::StreamReplace {
-                    addr: A,
-                    uplink: true,
-                })],
-                check: check(|h| {
-                    assert!(h.link(A).unwrap().is_uplink && h.state(A) == DISCONNECTED)
-                }),
+                ev: vec![op(Op::StreamReplace { addr: A, uplink: true })],
+                check: check(|h| assert!(h.link(A).unwrap().is_uplink && h.state(A) == DISCONNECTED)),
                 ..Round::default()
             },
             // only a link in active clusters is touched
             Round {
-                ev: vec![
-                    create(B, N1),
-                    op(Op::StreamReplace {
-                        addr: B,
-                        uplink: true,
-                    }),
-                ],
+                ev: vec![create(B, N1), op(Op::StreamReplace { addr: B, uplink: true })],
                 sdk: vec!["client_new @b2"],
                 check: check(|h| assert!(!h.link(B).unwrap().is_uplink)),
                 ..Round::default()
@@ -929,18 +744,9 @@ fn stream_replace_up_to_down_resets_the_client() {
                 ev: vec![
                     stream_add(C, false),
                     accounting(N1, C, true),
-                    op(Op::StreamReplace {
-                        addr: C,
-                        uplink: true,
-                    }),
-                    op(Op::StreamReplace {
-                        addr: C,
-                        uplink: false,
-                    }),
-                    op(Op::StreamReplace {
-                        addr: X,
-                        uplink: false,
-                    }),
+                    op(Op::StreamReplace { addr: C, uplink: true }),
+                    op(Op::StreamReplace { addr: C, uplink: false }),
+                    op(Op::StreamReplace { addr: X, uplink: false }),
                 ],
                 sdk: vec!["cluster_add n1 @c3"],
                 node: vec!["link_count_changed"],
@@ -964,12 +770,7 @@ fn stream_delete_and_fix_ghost_downlink() {
         &mut h,
         vec![
             Round {
-                ev: vec![
-                    create(A, N1),
-                    Ev::Connected(A),
-                    stream_add(A, true),
-                    accounting(N1, A, true),
-                ],
+                ev: vec![create(A, N1), Ev::Connected(A), stream_add(A, true), accounting(N1, A, true)],
                 sdk: vec!["client_new @a1", "cluster_add n1 @a1"],
                 node: vec!["connected @a1 0x1", "link_count_changed"],
                 ..Round::default()
@@ -988,27 +789,15 @@ fn stream_delete_and_fix_ghost_downlink() {
             },
             // an accounted downlink: out of its clusters, deleted, its streams closed
             Round {
-                ev: vec![
-                    stream_add(C, false),
-                    accounting(N1, C, true),
-                    op(Op::StreamDelete { addr: C }),
-                ],
-                sdk: vec![
-                    "cluster_add n1 @c3",
-                    "cluster_delete n1 @c3",
-                    "stream_close @c3 77",
-                ],
+                ev: vec![stream_add(C, false), accounting(N1, C, true), op(Op::StreamDelete { addr: C })],
+                sdk: vec!["cluster_add n1 @c3", "cluster_delete n1 @c3", "stream_close @c3 77"],
                 node: vec!["link_count_changed", "link_count_changed"],
                 check: check(|h| assert!(h.link(C).is_none() && h.sdk.streams(C).is_empty())),
                 ..Round::default()
             },
             // unknown address; a link with a client in no cluster: nothing
             Round {
-                ev: vec![
-                    op(Op::StreamDelete { addr: X }),
-                    create(B, N1),
-                    op(Op::StreamDelete { addr: B }),
-                ],
+                ev: vec![op(Op::StreamDelete { addr: X }), create(B, N1), op(Op::StreamDelete { addr: B })],
                 sdk: vec!["client_new @b2"],
                 check: check(|h| assert!(h.link(B).is_some())),
                 ..Round::default()
@@ -1022,17 +811,9 @@ fn stream_delete_and_fix_ghost_downlink() {
             },
             // FIX-GHOST-DOWNLINK: ... and one un-accounted by accounting(!ok)
             Round {
-                ev: vec![
-                    stream_add(E, false),
-                    accounting(N1, E, true),
-                    accounting(N1, E, false),
-                ],
+                ev: vec![stream_add(E, false), accounting(N1, E, true), accounting(N1, E, false)],
                 sdk: vec!["cluster_add n1 @e5", "cluster_delete n1 @e5"],
-                node: vec![
-                    "link_count_changed",
-                    "disconnected @e5 0x1 0",
-                    "link_count_changed",
-                ],
+                node: vec!["link_count_changed", "disconnected @e5 0x1 0", "link_count_changed"],
                 check: check(|h| assert!(h.link(E).unwrap().active_clusters.is_empty())),
                 ..Round::default()
             },
@@ -1051,24 +832,14 @@ fn stream_delete_and_fix_ghost_downlink() {
 fn accounting_ok_adds_primary_and_static_secondary_clusters() {
     let mut h = Harness::new();
     h.net_on(N1, h.n1, 1);
-    h.apply(Op::AddNetAssociate {
-        net: N1,
-        cluster: h.n1b,
-    });
-    h.apply(Op::AddNetAssociate {
-        net: N1,
-        cluster: h.st2,
-    });
+    h.apply(Op::AddNetAssociate { net: N1, cluster: h.n1b });
+    h.apply(Op::AddNetAssociate { net: N1, cluster: h.st2 });
     h.drain();
     let n1b = h.n1b;
     run(
         &mut h,
         vec![
-            Round {
-                ev: vec![create(A, N1), Ev::StaticJoin(n1b, A)],
-                sdk: vec!["client_new @a1"],
-                ..Round::default()
-            },
+            Round { ev: vec![create(A, N1), Ev::StaticJoin(n1b, A)], sdk: vec!["client_new @a1"], ..Round::default() },
             // primary, plus the secondary n1b that is one of A's static clusters (not st2); one call
             Round {
                 ev: vec![accounting(N1, A, true)],
@@ -1076,14 +847,7 @@ fn accounting_ok_adds_primary_and_static_secondary_clusters() {
                 node: vec!["link_count_changed"],
                 check: check(|h| {
                     assert_eq!(
-                        sorted(
-                            h.link(A)
-                                .unwrap()
-                                .active_clusters
-                                .iter()
-                                .map(|c| c.0 as u64)
-                                .collect()
-                        ),
+                        sorted(h.link(A).unwrap().active_clusters.iter().map(|c| c.0 as u64).collect()),
                         sorted(vec![h.n1.0 as u64, h.n1b.0 as u64])
                     );
                     assert_eq!(h.view().links_count(N1), 1);
@@ -1099,11 +863,7 @@ fn accounting_ok_adds_primary_and_static_secondary_clusters() {
             },
             // unknown net; no link: nothing
             Round {
-                ev: vec![
-                    accounting(N2, A, true),
-                    accounting(N1, X, true),
-                    accounting(N1, X, false),
-                ],
+                ev: vec![accounting(N2, A, true), accounting(N1, X, true), accounting(N1, X, false)],
                 ..Round::default()
             },
         ],
@@ -1120,18 +880,8 @@ fn accounting_not_ok_asks_disconnected_and_keeps_permanent_links() {
         &mut h,
         vec![
             Round {
-                ev: vec![
-                    create(A, N1),
-                    create(B, N1),
-                    accounting(N1, A, true),
-                    accounting(N1, B, true),
-                ],
-                sdk: vec![
-                    "client_new @a1",
-                    "client_new @b2",
-                    "cluster_add n1 @a1",
-                    "cluster_add n1 @b2",
-                ],
+                ev: vec![create(A, N1), create(B, N1), accounting(N1, A, true), accounting(N1, B, true)],
+                sdk: vec!["client_new @a1", "client_new @b2", "cluster_add n1 @a1", "cluster_add n1 @b2"],
                 node: vec!["link_count_changed", "link_count_changed"],
                 ..Round::default()
             },
@@ -1150,20 +900,14 @@ fn accounting_not_ok_asks_disconnected_and_keeps_permanent_links() {
                 node: vec!["disconnected @b2 0x1 0", "link_count_changed"],
                 check: check(|h| {
                     let b = h.link(B).unwrap();
-                    assert!(
-                        b.has_client && h.view().link_find(B, N1) && b.active_clusters.is_empty()
-                    );
+                    assert!(b.has_client && h.view().link_find(B, N1) && b.active_clusters.is_empty());
                     assert_eq!(b.start_after, h.now() + 20);
                 }),
                 ..Round::default()
             },
             // a link with a static cluster loses the net but stays
             Round {
-                ev: vec![
-                    Ev::StaticJoin(st, C),
-                    create(C, N1),
-                    accounting(N1, C, false),
-                ],
+                ev: vec![Ev::StaticJoin(st, C), create(C, N1), accounting(N1, C, false)],
                 sdk: vec!["client_new @c3"],
                 node: vec!["disconnected @c3 0x1 0", "link_count_changed"],
                 check: check(|h| {
@@ -1173,10 +917,7 @@ fn accounting_not_ok_asks_disconnected_and_keeps_permanent_links() {
                 ..Round::default()
             },
             // unknown net; gone link: nothing
-            Round {
-                ev: vec![accounting(N2, B, false), accounting(N1, A, false)],
-                ..Round::default()
-            },
+            Round { ev: vec![accounting(N2, B, false), accounting(N1, A, false)], ..Round::default() },
         ],
     );
 }
@@ -1191,18 +932,12 @@ fn static_clusters_create_record_and_release_links() {
         vec![
             // own address ignored; a new static link gets a client and no net
             Round {
-                ev: vec![
-                    Ev::StaticJoin(st, OWN),
-                    Ev::StaticJoin(st, A),
-                    Ev::StaticJoin(st2, A),
-                ],
+                ev: vec![Ev::StaticJoin(st, OWN), Ev::StaticJoin(st, A), Ev::StaticJoin(st2, A)],
                 sdk: vec!["client_new @a1"],
                 check: check(|h| {
                     assert!(h.link(OWN).is_none());
                     let a = h.link(A).unwrap();
-                    assert!(
-                        a.has_client && a.nets.is_empty() && a.static_clusters[..] == [h.st, h.st2]
-                    );
+                    assert!(a.has_client && a.nets.is_empty() && a.static_clusters[..] == [h.st, h.st2]);
                 }),
                 ..Round::default()
             },
@@ -1218,34 +953,20 @@ fn static_clusters_create_record_and_release_links() {
                 sdk: vec!["go_stage @a1 BEGIN"],
                 check: check(|h| {
                     let a = h.link(A).unwrap();
-                    assert!(
-                        a.has_client && a.static_clusters.is_empty() && a.state == DISCONNECTED
-                    );
+                    assert!(a.has_client && a.static_clusters.is_empty() && a.state == DISCONNECTED);
                     assert_eq!(h.sdk.live_clients(), 1);
                 }),
                 ..Round::default()
             },
-            Round {
-                ev: vec![Ev::StaticLeave(st, OWN), Ev::StaticLeave(st, X)],
-                ..Round::default()
-            },
+            Round { ev: vec![Ev::StaticLeave(st, OWN), Ev::StaticLeave(st, X)], ..Round::default() },
             // still in an active cluster: kept as it is
             Round {
-                ev: vec![
-                    Ev::StaticJoin(st, C),
-                    create(C, N1),
-                    accounting(N1, C, true),
-                    Ev::StaticLeave(st, C),
-                ],
+                ev: vec![Ev::StaticJoin(st, C), create(C, N1), accounting(N1, C, true), Ev::StaticLeave(st, C)],
                 sdk: vec!["client_new @c3", "cluster_add n1 @c3"],
                 node: vec!["link_count_changed"],
                 check: check(|h| {
                     let c = h.link(C).unwrap();
-                    assert!(
-                        c.static_clusters.is_empty()
-                            && c.nets[..] == [N1]
-                            && c.active_clusters[..] == [h.n1]
-                    );
+                    assert!(c.static_clusters.is_empty() && c.nets[..] == [N1] && c.active_clusters[..] == [h.n1]);
                 }),
                 ..Round::default()
             },
@@ -1267,11 +988,7 @@ fn uplink_connects_establishes_and_is_dropped() {
         vec![
             Round {
                 ev: vec![tick(TickPhase::WakeUp)],
-                sdk: vec![
-                    "set_uplink @a1 10.0.0.1 8079",
-                    "set_channels @a1 RCGEND",
-                    "go_stage @a1 STREAMING",
-                ],
+                sdk: vec!["set_uplink @a1 10.0.0.1 8079", "set_channels @a1 RCGEND", "go_stage @a1 STREAMING"],
                 node: vec!["fill_net_info @a1"],
                 check: check(|h| {
                     assert_eq!(h.state(A), CONNECTING);
@@ -1287,11 +1004,7 @@ fn uplink_connects_establishes_and_is_dropped() {
                     assert_eq!((a.state, a.attempts), (ESTABLISHED, 0));
                     assert_eq!(a.es_uuid, h.sdk.client_of(A).unwrap().1.uuid);
                     assert!(h.view().link_is_established(A));
-                    assert_eq!(
-                        h.view().established_uplinks_count(N1),
-                        0,
-                        "not an uplink until stream_add"
-                    );
+                    assert_eq!(h.view().established_uplinks_count(N1), 0, "not an uplink until stream_add");
                 }),
                 ..Round::default()
             },
@@ -1332,20 +1045,9 @@ fn uplink_connects_establishes_and_is_dropped() {
             // late events for the deleted link: harmless (FIX-CLIENT-UAF: resolved by address and tag)
             Round {
                 ev: vec![
-                    op(Op::ClientConnected {
-                        addr: A,
-                        tag: old_tag,
-                    }),
-                    op(Op::ClientError {
-                        addr: A,
-                        tag: old_tag,
-                        last_attempt: false,
-                    }),
-                    op(Op::ClientError {
-                        addr: A,
-                        tag: old_tag,
-                        last_attempt: true,
-                    }),
+                    op(Op::ClientConnected { addr: A, tag: old_tag }),
+                    op(Op::ClientError { addr: A, tag: old_tag, last_attempt: false }),
+                    op(Op::ClientError { addr: A, tag: old_tag, last_attempt: true }),
                 ],
                 check: check(|h| assert!(h.link(A).is_none())),
                 ..Round::default()
@@ -1354,20 +1056,9 @@ fn uplink_connects_establishes_and_is_dropped() {
             Round {
                 ev: vec![
                     create(A, N1),
-                    op(Op::ClientConnected {
-                        addr: A,
-                        tag: old_tag,
-                    }),
-                    op(Op::ClientError {
-                        addr: A,
-                        tag: old_tag,
-                        last_attempt: true,
-                    }),
-                    op(Op::ClientError {
-                        addr: A,
-                        tag: old_tag,
-                        last_attempt: false,
-                    }),
+                    op(Op::ClientConnected { addr: A, tag: old_tag }),
+                    op(Op::ClientError { addr: A, tag: old_tag, last_attempt: true }),
+                    op(Op::ClientError { addr: A, tag: old_tag, last_attempt: false }),
                 ],
                 sdk: vec!["client_new @a1"],
                 check: check(|h| {
@@ -1405,10 +1096,7 @@ fn client_error_flag_clear_when_not_established() {
                 node: vec!["link_count_changed", "error @a1 0x1 5"],
                 check: check(|h| {
                     let a = h.link(A).unwrap();
-                    assert_eq!(
-                        (a.state, &a.active_clusters[..]),
-                        (DISCONNECTED, &[h.n1][..])
-                    );
+                    assert_eq!((a.state, &a.active_clusters[..]), (DISCONNECTED, &[h.n1][..]));
                 }),
                 ..Round::default()
             },
@@ -1418,10 +1106,7 @@ fn client_error_flag_clear_when_not_established() {
 
 #[test]
 fn attempts_count_up_to_max_attempts() {
-    let mut h = Harness::with(Config {
-        max_attempts: 3,
-        ..Config::default()
-    });
+    let mut h = Harness::with(Config { max_attempts: 3, ..Config::default() });
     h.net_on(N1, h.n1, 1);
     h.node.set_permanent(B, true);
     h.apply(Op::LinkCreate { addr: A, net: N1 });
@@ -1472,11 +1157,7 @@ fn attempts_count_up_to_max_attempts() {
             // permanent: kept, client to BEGIN, attempts back to 0
             Round {
                 ev: vec![Ev::Error(B, true), Ev::Error(B, true), Ev::Error(B, true)],
-                sdk: vec![
-                    "go_stage @b2 BEGIN",
-                    "go_stage @b2 BEGIN",
-                    "go_stage @b2 BEGIN",
-                ],
+                sdk: vec!["go_stage @b2 BEGIN", "go_stage @b2 BEGIN", "go_stage @b2 BEGIN"],
                 node: vec!["disconnected @b2 0x1 0"],
                 check: check(move |h| {
                     assert_eq!(attempts(B)(h), 0);
@@ -1507,22 +1188,12 @@ fn dropped_uplink_waits_reconnect_delay() {
                 check: check(|h| assert_eq!(h.link(A).unwrap().start_after, START + 20)),
                 ..Round::default()
             },
-            Round {
-                ev: vec![Ev::Wait(10), tick(TickPhase::WakeUp)],
-                ..Round::default()
-            },
+            Round { ev: vec![Ev::Wait(10), tick(TickPhase::WakeUp)], ..Round::default() },
             // start_after >= now: still waiting
-            Round {
-                ev: vec![Ev::Wait(10), tick(TickPhase::WakeUp)],
-                ..Round::default()
-            },
+            Round { ev: vec![Ev::Wait(10), tick(TickPhase::WakeUp)], ..Round::default() },
             Round {
                 ev: vec![Ev::Wait(1), tick(TickPhase::WakeUp)],
-                sdk: vec![
-                    "set_uplink @a1 10.0.0.1 8079",
-                    "set_channels @a1 RCGEND",
-                    "go_stage @a1 STREAMING",
-                ],
+                sdk: vec!["set_uplink @a1 10.0.0.1 8079", "set_channels @a1 RCGEND", "go_stage @a1 STREAMING"],
                 node: vec!["fill_net_info @a1"],
                 ..Round::default()
             },
@@ -1534,11 +1205,7 @@ fn dropped_uplink_waits_reconnect_delay() {
 fn last_attempt_drops_inactive_nets_without_asking() {
     let mut h = Harness::new();
     h.net_on(N1, h.n1, 1);
-    h.apply(Op::AddNet {
-        net: N2,
-        cluster: h.n2,
-        min_links: 1,
-    });
+    h.apply(Op::AddNet { net: N2, cluster: h.n2, min_links: 1 });
     h.node.set_permanent(A, true);
     h.node.set_permanent(B, true);
     for ev in [create(A, N1), create(A, N2), create(B, N2)] {
@@ -1576,16 +1243,8 @@ fn tick_alternates_starting_with_links_request_and_idles_while_inactive() {
     run(
         &mut h,
         vec![
-            Round {
-                ev: vec![create(A, N1)],
-                sdk: vec!["client_new @a1"],
-                ..Round::default()
-            },
-            Round {
-                ev: vec![t()],
-                node: vec!["link_request 0x1"],
-                ..Round::default()
-            },
+            Round { ev: vec![create(A, N1)], sdk: vec!["client_new @a1"], ..Round::default() },
+            Round { ev: vec![t()], node: vec!["link_request 0x1"], ..Round::default() },
             // wake-up: no info, no port: dropped as disconnected
             Round {
                 ev: vec![t()],
@@ -1611,11 +1270,7 @@ fn tick_alternates_starting_with_links_request_and_idles_while_inactive() {
                 node: vec!["fill_net_info @b2", "disconnected @b2 0x1 0"],
                 ..Round::default()
             },
-            Round {
-                ev: vec![t()],
-                node: vec!["link_request 0x1"],
-                ..Round::default()
-            },
+            Round { ev: vec![t()], node: vec!["link_request 0x1"], ..Round::default() },
         ],
     );
 }
@@ -1624,11 +1279,7 @@ fn tick_alternates_starting_with_links_request_and_idles_while_inactive() {
 fn links_request_below_min_links_and_needed_count() {
     let mut h = Harness::new();
     h.net_on(N1, h.n1, 2);
-    h.apply(Op::AddNet {
-        net: N2,
-        cluster: h.n2,
-        min_links: 1,
-    }); // inactive
+    h.apply(Op::AddNet { net: N2, cluster: h.n2, min_links: 1 }); // inactive
     h.net_on(N3, h.n1b, 0);
     run(
         &mut h,
@@ -1639,11 +1290,7 @@ fn links_request_below_min_links_and_needed_count() {
                 check: check(|h| {
                     let v = h.view();
                     assert_eq!(
-                        (
-                            v.needed_links_count(N1),
-                            v.needed_links_count(N2),
-                            v.needed_links_count(N3)
-                        ),
+                        (v.needed_links_count(N1), v.needed_links_count(N2), v.needed_links_count(N3)),
                         (2, 1, 0)
                     );
                 }),
@@ -1651,25 +1298,10 @@ fn links_request_below_min_links_and_needed_count() {
             },
             // needed_links_count uses the count cached by the last links request
             Round {
-                ev: vec![
-                    create(A, N1),
-                    create(B, N1),
-                    accounting(N1, A, true),
-                    accounting(N1, B, true),
-                ],
-                sdk: vec![
-                    "client_new @a1",
-                    "client_new @b2",
-                    "cluster_add n1 @a1",
-                    "cluster_add n1 @b2",
-                ],
+                ev: vec![create(A, N1), create(B, N1), accounting(N1, A, true), accounting(N1, B, true)],
+                sdk: vec!["client_new @a1", "client_new @b2", "cluster_add n1 @a1", "cluster_add n1 @b2"],
                 node: vec!["link_count_changed", "link_count_changed"],
-                check: check(|h| {
-                    assert_eq!(
-                        (h.view().links_count(N1), h.view().needed_links_count(N1)),
-                        (2, 2)
-                    )
-                }),
+                check: check(|h| assert_eq!((h.view().links_count(N1), h.view().needed_links_count(N1)), (2, 2))),
                 ..Round::default()
             },
             Round {
@@ -1705,11 +1337,7 @@ fn wake_up_fill_net_info_outcomes() {
                 ev: vec![
                     create(A, N1),
                     create(B, N1),
-                    op(Op::LinkUpdate {
-                        addr: B,
-                        host: "10.0.0.2".into(),
-                        port: 8080,
-                    }),
+                    op(Op::LinkUpdate { addr: B, host: "10.0.0.2".into(), port: 8080 }),
                     create(C, N1),
                 ],
                 sdk: vec![
@@ -1733,12 +1361,7 @@ fn wake_up_fill_net_info_outcomes() {
                     "set_channels @a1 RCGEND",
                     "go_stage @a1 STREAMING",
                 ],
-                node: vec![
-                    "fill_net_info @a1",
-                    "fill_net_info @b2",
-                    "fill_net_info @c3",
-                    "disconnected @c3 0x1 0",
-                ],
+                node: vec!["fill_net_info @a1", "fill_net_info @b2", "fill_net_info @c3", "disconnected @c3 0x1 0"],
                 check: check(|h| {
                     assert_eq!((h.state(A), h.state(B)), (CONNECTING, CONNECTING));
                     assert!(h.link(C).is_none());
@@ -1759,11 +1382,7 @@ fn wake_up_skips_links_it_must_not_dial_and_resets_a_client_off_begin() {
         vec![
             // in active clusters (DISCONNECTED): skipped
             Round {
-                ev: vec![
-                    create(A, N1),
-                    accounting(N1, A, true),
-                    tick(TickPhase::WakeUp),
-                ],
+                ev: vec![create(A, N1), accounting(N1, A, true), tick(TickPhase::WakeUp)],
                 sdk: vec!["client_new @a1", "cluster_add n1 @a1"],
                 node: vec!["link_count_changed"],
                 ..Round::default()
@@ -1783,10 +1402,7 @@ fn wake_up_skips_links_it_must_not_dial_and_resets_a_client_off_begin() {
                 ..Round::default()
             },
             // start_after >= now: skipped
-            Round {
-                ev: vec![Ev::Wait(20), tick(TickPhase::WakeUp)],
-                ..Round::default()
-            },
+            Round { ev: vec![Ev::Wait(20), tick(TickPhase::WakeUp)], ..Round::default() },
             Round {
                 ev: vec![Ev::Wait(1), tick(TickPhase::WakeUp)],
                 sdk: vec!["go_stage @c3 BEGIN"],
@@ -1795,11 +1411,7 @@ fn wake_up_skips_links_it_must_not_dial_and_resets_a_client_off_begin() {
             },
             // client not at BEGIN: sent there, dialed on the next pass
             Round {
-                ev: vec![
-                    create(D, N1),
-                    Ev::Stage(D, stage::STREAM_CTL),
-                    tick(TickPhase::WakeUp),
-                ],
+                ev: vec![create(D, N1), Ev::Stage(D, stage::STREAM_CTL), tick(TickPhase::WakeUp)],
                 sdk: vec!["client_new @d4", "go_stage @d4 BEGIN"],
                 ..Round::default()
             },
@@ -1842,16 +1454,8 @@ fn wake_up_repeats_connected_until_accounted() {
     run(
         &mut h,
         vec![
-            Round {
-                ev: vec![tick(TickPhase::WakeUp)],
-                node: vec!["connected @a1 0x1"],
-                ..Round::default()
-            },
-            Round {
-                ev: vec![tick(TickPhase::WakeUp)],
-                node: vec!["connected @a1 0x1"],
-                ..Round::default()
-            },
+            Round { ev: vec![tick(TickPhase::WakeUp)], node: vec!["connected @a1 0x1"], ..Round::default() },
+            Round { ev: vec![tick(TickPhase::WakeUp)], node: vec!["connected @a1 0x1"], ..Round::default() },
             Round {
                 ev: vec![accounting(N1, A, true), tick(TickPhase::WakeUp)],
                 sdk: vec!["cluster_add n1 @a1"],
@@ -1869,11 +1473,7 @@ fn wake_up_repeats_connected_until_accounted() {
         vec![Round {
             ev: vec![tick(TickPhase::WakeUp)],
             sdk: vec!["client_delete @b2"],
-            node: vec![
-                "connected @b2 0x1",
-                "disconnected @b2 0x1 1",
-                "link_count_changed",
-            ],
+            node: vec!["connected @b2 0x1", "disconnected @b2 0x1 1", "link_count_changed"],
             check: check(|h| assert!(h.link(B).is_none())),
             ..Round::default()
         }],
@@ -1892,25 +1492,14 @@ fn wake_up_repeats_connected_until_accounted() {
         vec![
             Round {
                 ev: vec![tick(TickPhase::WakeUp)],
-                node: vec![
-                    "connected @c3 0x1",
-                    "disconnected @c3 0x1 1",
-                    "link_count_changed",
-                ],
+                node: vec!["connected @c3 0x1", "disconnected @c3 0x1 1", "link_count_changed"],
                 check: check(|h| assert_eq!(h.state(C), ESTABLISHED)),
                 ..Round::default()
             },
-            Round {
-                ev: vec![Ev::Wait(10), tick(TickPhase::WakeUp)],
-                ..Round::default()
-            },
+            Round { ev: vec![Ev::Wait(10), tick(TickPhase::WakeUp)], ..Round::default() },
             Round {
                 ev: vec![Ev::Wait(11), tick(TickPhase::WakeUp)],
-                node: vec![
-                    "connected @c3 0x1",
-                    "disconnected @c3 0x1 1",
-                    "link_count_changed",
-                ],
+                node: vec!["connected @c3 0x1", "disconnected @c3 0x1 1", "link_count_changed"],
                 ..Round::default()
             },
         ],
@@ -1934,11 +1523,7 @@ fn permanent_link_with_unreachable_host_keeps_its_cadence() {
     // one wake-up every 10 s (the tick period is 5 s and wake-ups alternate with links requests)
     let mut rounds = Vec::new();
     for k in 0..13u64 {
-        let mut r = if k % 3 == 0 {
-            try_lines.clone_lines()
-        } else {
-            Round::default()
-        };
+        let mut r = if k % 3 == 0 { try_lines.clone_lines() } else { Round::default() };
         r.ev = vec![tick(TickPhase::WakeUp), Ev::Wait(10)];
         r.check = check(|h| {
             let a = h.link(A).expect("a permanent link is never deleted");
@@ -1952,11 +1537,7 @@ fn permanent_link_with_unreachable_host_keeps_its_cadence() {
 
 impl Round {
     fn clone_lines(&self) -> Round {
-        Round {
-            sdk: self.sdk.clone(),
-            node: self.node.clone(),
-            ..Round::default()
-        }
+        Round { sdk: self.sdk.clone(), node: self.node.clone(), ..Round::default() }
     }
 }
 
@@ -1966,17 +1547,9 @@ impl Round {
 fn link_count_changed_is_coalesced_to_one_call_per_pass() {
     let mut h = Harness::new();
     h.net_on(N1, h.n1, 1);
-    h.apply(Op::AddNetAssociate {
-        net: N1,
-        cluster: h.n1b,
-    });
+    h.apply(Op::AddNetAssociate { net: N1, cluster: h.n1b });
     let (n1b, st, st2) = (h.n1b, h.st, h.st2);
-    for ev in [
-        Ev::Enable(st, true),
-        Ev::Enable(st2, true),
-        create(A, N1),
-        Ev::StaticJoin(n1b, A),
-    ] {
+    for ev in [Ev::Enable(st, true), Ev::Enable(st2, true), create(A, N1), Ev::StaticJoin(n1b, A)] {
         h.feed(ev);
     }
     h.drain();
@@ -1992,16 +1565,8 @@ fn link_count_changed_is_coalesced_to_one_call_per_pass() {
                 ..Round::default()
             },
             Round {
-                ev: vec![
-                    Ev::StaticJoin(st, D),
-                    Ev::StaticJoin(st2, D),
-                    stream_add(D, false),
-                ],
-                sdk: vec![
-                    "client_new @d4",
-                    "cluster_add st @d4",
-                    "cluster_add st2 @d4",
-                ],
+                ev: vec![Ev::StaticJoin(st, D), Ev::StaticJoin(st2, D), stream_add(D, false)],
+                sdk: vec!["client_new @d4", "cluster_add st @d4", "cluster_add st2 @d4"],
                 node: vec!["link_count_changed"],
                 check: check(move |h| assert_eq!(last(h), 1)),
                 ..Round::default()
@@ -2026,11 +1591,7 @@ fn link_count_changed_is_coalesced_to_one_call_per_pass() {
             },
         ],
     );
-    assert!(
-        h.passes_count_changed.iter().all(|n| *n <= 1),
-        "{:?}",
-        h.passes_count_changed
-    );
+    assert!(h.passes_count_changed.iter().all(|n| *n <= 1), "{:?}", h.passes_count_changed);
 }
 
 // ------------------------------------------------------------------------------ §9 queries
@@ -2045,11 +1606,7 @@ fn net_links_addrs_uplinks_first_and_established_only() {
         stream_add(A, true),
         accounting(N1, A, true),
         create(B, N1),
-        op(Op::LinkUpdate {
-            addr: B,
-            host: "10.0.0.2".into(),
-            port: 8080,
-        }),
+        op(Op::LinkUpdate { addr: B, host: "10.0.0.2".into(), port: 8080 }),
         tick(TickPhase::WakeUp), // B has a port: CONNECTING
         stream_add(B, true),
         accounting(N1, B, true),
@@ -2060,30 +1617,13 @@ fn net_links_addrs_uplinks_first_and_established_only() {
     }
     // a member without a link (added by other node code)
     h.sdk.external_add(h.n1, X);
-    h.apply(Op::ClusterJoined {
-        addr: X,
-        cluster: h.n1,
-    });
+    h.apply(Op::ClusterJoined { addr: X, cluster: h.n1 });
     let v = h.view();
     let members = h.sdk.members(h.n1);
     assert_eq!(members, [A, B, C, X]);
     assert_eq!(v.links_count(N1), 4);
-    assert_eq!(
-        v.net_links(&members, false),
-        NetLinks {
-            addrs: vec![A, B, C],
-            uplinks: 2,
-            downlinks: 1
-        }
-    );
-    assert_eq!(
-        v.net_links(&members, true),
-        NetLinks {
-            addrs: vec![A, C],
-            uplinks: 1,
-            downlinks: 1
-        }
-    );
+    assert_eq!(v.net_links(&members, false), NetLinks { addrs: vec![A, B, C], uplinks: 2, downlinks: 1 });
+    assert_eq!(v.net_links(&members, true), NetLinks { addrs: vec![A, C], uplinks: 1, downlinks: 1 });
     assert_eq!(v.established_uplinks_count(N1), 1);
     assert!(v.link_is_established(A) && !v.link_is_established(B) && !v.link_is_established(X));
     assert!(v.link_find(A, N1) && !v.link_find(C, N1) && !v.link_find(X, N1));
@@ -2098,13 +1638,9 @@ fn shutdown_force_deletes_every_link_and_net() {
     h.net_on(N1, h.n1, 1);
     h.sdk.open_stream(C, 7);
     let st = h.st;
-    for ev in [
-        create(A, N1),
-        accounting(N1, A, true),
-        Ev::StaticJoin(st, B),
-        stream_add(C, false),
-        accounting(N1, C, true),
-    ] {
+    for ev in
+        [create(A, N1), accounting(N1, A, true), Ev::StaticJoin(st, B), stream_add(C, false), accounting(N1, C, true)]
+    {
         h.feed(ev);
     }
     h.drain();
@@ -2126,10 +1662,29 @@ fn shutdown_force_deletes_every_link_and_net() {
     assert!(h.node.take_calls().is_empty());
     let v = h.view();
     assert!(!v.active && v.links.is_empty() && v.nets.is_empty());
-    assert!(
-        v.hot.values().all(|l| l.is_empty()),
-        "the hot list is cleared too"
-    );
+    assert!(v.hot.values().all(|l| l.is_empty()), "the hot list is cleared too");
     assert_eq!(h.sdk.live_clients(), 0);
+    assert_eq!(h.core.link_count(), 0);
+}
+
+// ------------------------------------------------------------------------------ §12 regressions
+
+/// §12.3/§12.15 (FIX-ORDER at the core): bursts of add/accounting/delete for many downlinks, applied in
+/// issue order, leave no ghost link and no cluster member.
+#[test]
+fn downlink_bursts_leave_no_ghost_links() {
+    let mut h = Harness::new();
+    h.net_on(N1, h.n1, 1);
+    let addrs: Vec<Addr> = (0x1000..0x1040).collect();
+    for a in &addrs {
+        h.feed(stream_add(*a, false));
+        h.feed(accounting(N1, *a, true));
+    }
+    assert_eq!(h.view().links_count(N1), addrs.len());
+    for a in &addrs {
+        h.feed(op(Op::StreamDelete { addr: *a }));
+    }
+    let v = h.view();
+    assert!(v.links.is_empty() && v.links_count(N1) == 0 && h.sdk.members(h.n1).is_empty());
     assert_eq!(h.core.link_count(), 0);
 }
