@@ -48,6 +48,8 @@ fn main() {
     } else if env::var("DAP_LM_HEADER_CHECK").as_deref() == Ok("strict") {
         panic!("include/dap_link_manager.h is out of date: rebuild with DAP_LM_UPDATE_HEADER=1 and commit it");
     } else {
-        println!("cargo:warning=include/dap_link_manager.h differs from the rendering (DAP_LM_UPDATE_HEADER=1 to update)");
+        println!(
+            "cargo:warning=include/dap_link_manager.h differs from the rendering (DAP_LM_UPDATE_HEADER=1 to update)"
+        );
     }
 }

@@ -68,6 +68,12 @@ pub fn submit(op: Op, mode: Mode) -> Outcome {
         warn!("[LM-ERROR] code=not_initialised op={}: the link manager is not initialised", op.name());
         return refuse(mode, LmError::NotInitialized);
     };
+    // Membership events the SDK reports from inside the library's own cluster call are effects, not
+    // inputs: a replay regenerates them.
+    let own_effect = matches!(mode, Mode::InPlace) && with_current(|c| c.in_sdk_call()).unwrap_or(false);
+    if !own_effect {
+        super::record::op(&op);
+    }
     let mode = match mode {
         Mode::Wait(_) | Mode::InPlace if on_actor_thread() => {
             rt.metrics.sync_calls.fetch_add(u64::from(matches!(mode, Mode::Wait(_))), Relaxed);

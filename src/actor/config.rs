@@ -44,6 +44,22 @@ impl Default for RuntimeConfig {
     }
 }
 
+/// Every key this library reads (recorded in a trace header by record mode).
+pub const KEYS: &[&str] = &[
+    "timer_update_states",
+    "max_attempts_num",
+    "reconnect_delay",
+    "debug_more",
+    "allow_loopback_uplinks",
+    "queue_capacity_critical",
+    "queue_capacity_high",
+    "queue_capacity_normal",
+    "queue_capacity_low",
+    "backpressure",
+    "sync_timeout_ms",
+    "batch_size",
+];
+
 /// The config section this library reads.
 pub const SECTION: &str = "link_manager";
 

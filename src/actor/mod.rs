@@ -8,6 +8,7 @@ pub mod api;
 pub mod config;
 pub mod mailbox;
 pub mod metrics;
+pub mod record;
 pub mod reply;
 pub mod stats;
 pub mod wake;
@@ -212,7 +213,10 @@ fn run(rt: &Runtime, core: &Core) {
         }
         if rt.auto_tick.load(Ordering::Relaxed) && Instant::now() >= next_tick {
             next_tick = Instant::now() + period;
-            apply_guarded(rt, core, Op::Tick(None), Priority::Normal).ok();
+            // Recorded with its phase, so a replay runs the same half of the tick.
+            let tick = Op::Tick(Some(core.next_tick_phase()));
+            record::op(&tick);
+            apply_guarded(rt, core, tick, Priority::Normal).ok();
         }
         if catch_unwind(AssertUnwindSafe(|| core.end_pass())).is_err() {
             rt.metrics.count_panic();

@@ -950,6 +950,15 @@ impl Core {
 
     // ---------------------------------------------------------------- tick (§8)
 
+    /// The phase the next `Tick(None)` will run.
+    pub fn next_tick_phase(&self) -> TickPhase {
+        if self.st.borrow().next_phase_is_wakeup {
+            TickPhase::WakeUp
+        } else {
+            TickPhase::LinksRequest
+        }
+    }
+
     fn tick(&self, phase: Option<TickPhase>) {
         let phase = {
             let mut st = self.st.borrow_mut();

@@ -108,7 +108,16 @@ pub unsafe extern "C" fn dap_link_manager_init(callbacks: *const dap_link_manage
             let node = DapNode { manager: mgr_addr as *mut dap_link_manager_t };
             Core::new(Box::new(DapSdk), Box::new(node), core_cfg, clock, mgr_addr as *mut dap_link_manager_t)
         });
-        match actor::start(cfg, Arc::new(DapSdk), Arc::new(Clock::real()), make_core) {
+        let clock = Arc::new(Clock::real());
+        if let Some(path) = cfg.trace_file.clone() {
+            let mut header: Vec<String> = actor::config::KEYS
+                .iter()
+                .filter_map(|k| dap::config_get(k).map(|v| format!("config {k} {v}")))
+                .collect();
+            header.push(format!("own {}", crate::core::addr::NodeAddr(crate::host::Sdk::own_addr(&DapSdk))));
+            actor::record::start(&path, &header, clock.clone());
+        }
+        match actor::start(cfg, Arc::new(DapSdk), clock, make_core) {
             Ok(rt) => {
                 api::install(rt);
                 info!("link manager initialised");
@@ -136,6 +145,7 @@ pub extern "C" fn dap_link_manager_deinit() {
             return;
         };
         actor::stop(&rt);
+        actor::record::stop();
         // SAFETY: a plain bool in the static manager object.
         unsafe { addr_of_mut!((*manager()).active).write_volatile(false) };
         info!("link manager stopped");

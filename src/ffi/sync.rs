@@ -32,6 +32,7 @@ pub(crate) fn named(op: &str, rc: i32) -> dap_lm_result {
         ("link_create", -1) => DAP_LM_ERR_OWN_ADDRESS,
         ("link_create", -2) => DAP_LM_ERR_EXISTS,
         ("link_create", -4) => DAP_LM_ERR_NO_MEMORY,
+        ("tick", _) => DAP_LM_OK,
         _ => DAP_LM_ERR_INTERNAL,
     }
 }

@@ -291,7 +291,13 @@ impl Node for DapNode {
 
     fn disconnected(&self, link: *mut dap_link_t, net: NetId, count: i32) -> bool {
         // SAFETY: as in connected.
-        self.callbacks().disconnected.is_some_and(|f| unsafe { f(link, net, count) })
+        let permanent = self.callbacks().disconnected.is_some_and(|f| unsafe { f(link, net, count) });
+        if permanent && crate::actor::record::is_on() {
+            // SAFETY: the live record, valid during this call.
+            let addr = unsafe { std::ptr::read_unaligned(addr_of!((*link).addr)) }.uint64;
+            crate::actor::record::line(&format!("node permanent {} 1", crate::core::addr::NodeAddr(addr)));
+        }
+        permanent
     }
 
     fn error(&self, link: *mut dap_link_t, net: NetId, stage: i32) {
