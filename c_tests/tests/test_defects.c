@@ -18,7 +18,7 @@
 #endif
 #endif
 #define LM_MALLOC_TUNABLES "glibc.malloc.tcache_count=0:glibc.malloc.arena_max=1"
-static bool s_heap_exact; /* the process runs with LM_MALLOC_TUNABLES: mallinfo2 counts live bytes */
+static LM_UNUSED bool s_heap_exact; /* the process runs with LM_MALLOC_TUNABLES: mallinfo2 counts live bytes */
 
 static dap_cluster_t *setup(uint32_t min_links)
 {
@@ -963,6 +963,7 @@ static void test_d14_permanent_unreachable_link_never_deleted(void)
 int main(int argc, char **argv)
 {
     (void)argc;
+    (void)argv;
 #ifndef LM_SANITIZED
     /* Item 10 counts live heap bytes with mallinfo2: that needs one arena (every thread's allocations
      * visible) and no per-thread cache (cached free chunks count as used). Both are start-up tunables:
