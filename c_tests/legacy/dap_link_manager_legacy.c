@@ -82,8 +82,39 @@ static lm_addr_str_t lm_addr(uint64_t a)
 }
 #define ADDR_S(a) (lm_addr(a).s)
 
+/* Test builds (CMake DAP_LM_TEST_HOOKS) include c_tests/legacy/legacy_hooks.c at the end of this file: it
+ * exports the harness's entry points (virtual clock, manual tick, flush, link snapshot) with the Rust
+ * library's contract. These are its only seams into the baseline; elsewhere they do nothing. */
+#ifdef DAP_LM_LEGACY_TEST_HOOKS
+static bool hooks_now_secs(uint64_t *secs);              /* the harness's virtual clock, when set */
+static bool hooks_auto_tick(void);                       /* false once the harness drives the tick */
+static void hooks_barrier_reached(void *waiter, int rc); /* a flush request left the queue */
+static void hooks_reset(void);                           /* at init: real clock, automatic tick */
+#else
+static inline bool hooks_now_secs(uint64_t *secs)
+{
+    (void)secs;
+    return false;
+}
+static inline bool hooks_auto_tick(void)
+{
+    return true;
+}
+static inline void hooks_barrier_reached(void *waiter, int rc)
+{
+    (void)waiter;
+    (void)rc;
+}
+static inline void hooks_reset(void)
+{
+}
+#endif
+
 static uint64_t now_secs(void)
 {
+    uint64_t virtual_secs;
+    if (hooks_now_secs(&virtual_secs))
+        return virtual_secs;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec;
@@ -335,7 +366,8 @@ typedef enum {
     MSG_LINK_UPDATE,
     MSG_COUNT_CHANGED,
     MSG_TICK,
-    MSG_SHUTDOWN
+    MSG_SHUTDOWN,
+    MSG_BARRIER /* test builds: a flush request, answered when the queue drained up to it */
 } lm_msg_kind_t;
 
 typedef struct lm_msg {
@@ -346,6 +378,8 @@ typedef struct lm_msg {
     uint64_t tag;     /* CLIENT_*: client incarnation */
     uint64_t cluster; /* membership */
     unsigned count;   /* COUNT_CHANGED */
+    int tick_phase;   /* TICK: -1 the next in turn, 0 wake-up, 1 links request */
+    void *waiter;     /* BARRIER */
     uint16_t port;    /* LINK_UPDATE */
     bool flag;        /* uplink / ok / last attempt */
     char host[];      /* LINK_UPDATE */
@@ -366,6 +400,7 @@ static lm_msg_t *msg_new(lm_msg_kind_t kind, uint64_t addr, size_t host_len)
     memset(m, 0, sizeof(*m));
     m->kind = kind;
     m->addr = addr;
+    m->tick_phase = -1;
     m->host[0] = '\0';
     return m;
 }
@@ -379,6 +414,8 @@ static lm_prio_t prio_of(lm_msg_kind_t k)
     case MSG_LINK_UPDATE:
     case MSG_TICK:
         return PRIO_NORMAL;
+    case MSG_BARRIER:
+        return PRIO_LOW; /* after everything queued before it, whatever its class */
     default:
         return PRIO_HIGH; /* facts, and the link_count_changed owed by a membership change */
     }
@@ -1432,11 +1469,12 @@ static void wake_up_link(uint64_t addr, uint64_t now)
     uplink_lost(addr);
 }
 
-static void apply_tick(void)
+/* phase: -1 the next in turn (the timer), 0 wake-up, 1 links request; the one after is the other. */
+static void apply_tick(int phase)
 {
     if (!__atomic_load_n(&s_manager.active, __ATOMIC_ACQUIRE))
         return;
-    bool wakeup = s_next_is_wakeup;
+    bool wakeup = phase < 0 ? s_next_is_wakeup : phase == 0;
     s_next_is_wakeup = !wakeup;
     hot_expire_all();
     if (!wakeup) {
@@ -1493,7 +1531,7 @@ static void *timer_main(void *arg)
         if (s_timer.stop)
             break;
         /* One tick in the queue at most: a busy worker does not build a backlog of ticks. */
-        if (!atomic_exchange(&s_tick_queued, true)) {
+        if (hooks_auto_tick() && !atomic_exchange(&s_tick_queued, true)) {
             lm_msg_t *m = msg_new(MSG_TICK, 0, 0);
             if (!m || q_push(m) != 0)
                 atomic_store(&s_tick_queued, false);
@@ -1573,9 +1611,12 @@ static void apply_msg(lm_msg_t *m)
         break;
     case MSG_TICK:
         atomic_store(&s_tick_queued, false);
-        apply_tick();
+        apply_tick(m->tick_phase);
         break;
     case MSG_SHUTDOWN:
+        break;
+    case MSG_BARRIER:
+        hooks_barrier_reached(m->waiter, 0);
         break;
     }
 }
@@ -1600,8 +1641,11 @@ static void *worker_main(void *arg)
     /* The queue is closed: whatever is left was issued during shutdown and is dropped. */
     pthread_mutex_lock(&s_q.mu);
     size_t dropped = 0;
-    for (lm_msg_t *m; (m = q_pop_locked()); dropped++)
+    for (lm_msg_t *m; (m = q_pop_locked()); dropped++) {
+        if (m->kind == MSG_BARRIER)
+            hooks_barrier_reached(m->waiter, DAP_LM_ERR_SHUTTING_DOWN);
         free(m);
+    }
     pthread_mutex_unlock(&s_q.mu);
     lm_log(L_INFO, "link manager worker stopped (%zu queued requests dropped: shutting down)", dropped);
     return NULL;
@@ -1703,6 +1747,7 @@ LM_API int dap_link_manager_init(const dap_link_manager_callbacks_t *callbacks)
     nets_unlock();
     links_unlock();
     hot_clear();
+    hooks_reset();
 
     if (!(s_shutdown_msg = msg_new(MSG_SHUTDOWN, 0, 0))) {
         __atomic_store_n(&s_manager.active, false, __ATOMIC_RELEASE);
@@ -2563,3 +2608,7 @@ LM_API const char *dap_link_manager_get_active_channels(void)
     pthread_mutex_unlock(&s_ch_mu);
     return p;
 }
+
+#ifdef DAP_LM_LEGACY_TEST_HOOKS
+#include "legacy_hooks.c"
+#endif
