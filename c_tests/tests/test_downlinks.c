@@ -189,9 +189,11 @@ static void test_replace_on_clientless_link(void)
     CHECK_INT(sdk_journal_count("go_stage"), 0);
     CHECK_INT(dap_link_manager_links_count(NET), 1);
     CHECK_INT(dap_link_manager_sync(0), DAP_LM_OK); /* the library thread is alive */
+#if LM_NEW_API
     struct dap_lm_stats st;
     CHECK_INT(dap_link_manager_get_stats(&st), DAP_LM_OK);
     CHECK_INT(st.panics, 0);
+#endif
 
     /* replace on a link that is in no active cluster: ignored */
     CHECK_INT(lm_stream_add(D, false), 0);
@@ -226,8 +228,10 @@ static void test_stream_add_refusals(void)
     dap_link_manager_set_condition(false);
     CHECK_INT(lm_stream_add(D, false), -1);
     CHECK_INT(lm_stream_add(D, true), -1);
+#if LM_NEW_API
     dap_stream_node_addr_t d = lm_addr(D);
     CHECK_INT(dap_link_manager_stream_add_sync(&d, false, 0), DAP_LM_ERR_INACTIVE);
+#endif
     lm_settle();
     CHECK(!lm_link_exists(D));
 
@@ -243,6 +247,53 @@ static void test_stream_add_refusals(void)
     teardown(c);
 }
 
+/* Accounting refused: out of the net's clusters, disconnected(link, net, primary count after the
+ * removal) consulted (CONTRACT.md §6). */
+static void test_accounting_refused_reports_count(void)
+{
+    dap_cluster_t *c = setup();
+    REQUIRE(c);
+    CHECK_INT(lm_stream_add(D, false), 0);
+    CHECK_INT(lm_stream_add(D2, false), 0);
+    lm_accounting(NET, D, true);
+    lm_accounting(NET, D2, true);
+    lm_settle();
+    CHECK_INT(sdk_cluster_size(c), 2);
+    lm_accounting(NET, D, false);
+    lm_settle();
+    CHECK(!sdk_cluster_has(c, D));
+    lm_ev_t ev = {0};
+    CHECK(lm_last(EV_DISCONNECTED, D, &ev));
+    CHECK_INT(ev.net, NET);
+    CHECK_INT(ev.arg, 1);
+    CHECK_INT(dap_link_manager_links_count(NET), 1);
+    /* accounting for a link that does not exist: nothing */
+    size_t journal = sdk_journal_len();
+    lm_accounting(NET, G, true);
+    lm_accounting(NET, G, false);
+    lm_settle();
+    CHECK_INT(sdk_journal_len(), journal);
+    CHECK_INT(lm_count(EV_DISCONNECTED, G, 0), 0);
+    teardown(c);
+}
+
+/* link_create on a downlink's record gives it a client and the net (CONTRACT.md §4). */
+static void test_link_create_on_downlink(void)
+{
+    dap_cluster_t *c = setup();
+    REQUIRE(c);
+    CHECK_INT(lm_stream_add(D, false), 0);
+    lm_accounting(NET, D, true);
+    lm_settle();
+    lm_link_info_t li;
+    CHECK(lm_link(D, &li) && !li.has_client);
+    CHECK_INT(lm_create(D, NET), 0);
+    CHECK(lm_link(D, &li) && li.has_client && li.nets == 1 && li.active_clusters == 1);
+    CHECK_INT(sdk_journal_count("client_new"), 1);
+    CHECK(lm_find(D, NET));
+    teardown(c);
+}
+
 int main(void)
 {
     LM_RUN(test_downlink_life);
@@ -250,5 +301,7 @@ int main(void)
     LM_RUN(test_ghost_downlinks_are_freed);
     LM_RUN(test_replace_on_clientless_link);
     LM_RUN(test_stream_add_refusals);
+    LM_RUN(test_accounting_refused_reports_count);
+    LM_RUN(test_link_create_on_downlink);
     return lm_summary("test_downlinks");
 }

@@ -6,6 +6,7 @@
 #define NET2 UINT64_C(0x1002)
 #define NET_UNKNOWN UINT64_C(0x9999)
 
+#if LM_NEW_API
 static atomic_int s_async_rc = -100;
 static atomic_int s_async_calls;
 static pthread_t s_async_thread;
@@ -17,6 +18,7 @@ static void async_done(int rc, void *arg)
     atomic_fetch_add(&s_async_calls, 1);
     s_async_thread = pthread_self();
 }
+#endif
 
 /* Before init: every original function gives its documented "not initialised" result, no crash, no
  * SDK call; the new API says DAP_LM_ERR_NOT_INITIALIZED; _async refusals complete at once. */
@@ -26,12 +28,14 @@ static void test_calls_before_init(void)
     dap_cluster_t *c = lm_links_cluster("pre");
     lm_check_not_initialised(c);
 
+#if LM_NEW_API
     int calls = 0;
     atomic_store(&s_async_calls, 0);
     CHECK_INT(dap_link_manager_add_net_async(NET1, c, 1, async_done, &calls), DAP_LM_ERR_NOT_INITIALIZED);
     CHECK_INT(calls, 1); /* completion called once, before the function returned */
     CHECK_INT(atomic_load(&s_async_rc), DAP_LM_ERR_NOT_INITIALIZED);
     CHECK(pthread_equal(s_async_thread, pthread_self()));
+#endif
 
     /* the cluster callbacks the node's cluster code calls before init are harmless */
     CHECK(sdk_cluster_add_member(c, 0x77));
@@ -99,9 +103,11 @@ static void test_init_arguments_and_manager_object(void)
     CHECK(dap_link_manager_get_condition());
     if (def)
         CHECK(def->active);
+#if LM_NEW_API
     bool on = false;
     CHECK_INT(dap_link_manager_get_condition_sync(&on, 0), DAP_LM_OK);
     CHECK(on);
+#endif
 
     lm_end();
     sdk_cluster_free(c);
@@ -146,6 +152,7 @@ static void test_add_net_codes(void)
     CHECK_INT(dap_link_manager_required_links_count(NET2), 1);
     dap_link_manager_set_net_condition(NET2, true);
     CHECK(dap_link_manager_get_net_condition(NET2));
+#if LM_NEW_API
     CHECK_INT(dap_link_manager_add_net_sync(NET2, c2, 1, 0), DAP_LM_ERR_EXISTS);
     CHECK_INT(dap_link_manager_add_net_sync(0, c2, 1, 0), DAP_LM_ERR_INVALID_ARGUMENT);
 
@@ -162,6 +169,7 @@ static void test_add_net_codes(void)
         }
         dap_lm_nets_snapshot_free(ns);
     }
+#endif
 
     /* unknown ids */
     CHECK(!dap_link_manager_get_net_condition(NET_UNKNOWN));
@@ -171,9 +179,11 @@ static void test_add_net_codes(void)
     CHECK_INT(dap_link_manager_established_uplinks_count(NET_UNKNOWN), 0);
     CHECK(!dap_link_manager_get_net_condition(0));
     CHECK_INT(dap_link_manager_links_count(DAP_NET_ID_INVALID), 0);
+#if LM_NEW_API
     size_t n = 5;
     CHECK_INT(dap_link_manager_links_count_sync(NET_UNKNOWN, &n, 0), DAP_LM_ERR_NOT_FOUND);
     CHECK_INT(n, 5);
+#endif
 
     lm_end();
     sdk_cluster_free(c1);
@@ -196,8 +206,10 @@ static void test_add_net_associate(void)
     CHECK_INT(dap_link_manager_add_net_associate(NET1, s1), 0);
     CHECK_INT(dap_link_manager_add_net_associate(NET1, s1), -4);
     CHECK_INT(dap_link_manager_add_net_associate(NET1, p), -4);
+#if LM_NEW_API
     CHECK_INT(dap_link_manager_add_net_associate_sync(NET_UNKNOWN, s1, 0), DAP_LM_ERR_NOT_FOUND);
     CHECK_INT(dap_link_manager_add_net_associate_sync(NET1, s1, 0), DAP_LM_ERR_EXISTS);
+#endif
 
     /* inactive net: the secondary is DISABLED, even if it was ENABLED before */
     s2->status = DAP_CLUSTER_STATUS_ENABLED;
@@ -221,6 +233,7 @@ static void test_add_net_associate(void)
     CHECK_INT(s3->status, DAP_CLUSTER_STATUS_DISABLED);
     CHECK_INT(p->status, DAP_CLUSTER_STATUS_DISABLED);
 
+#if LM_NEW_API
     struct dap_lm_nets_snapshot *ns = NULL;
     CHECK_INT(dap_link_manager_nets_snapshot(&ns), DAP_LM_OK);
     if (ns && ns->count == 1) {
@@ -232,6 +245,7 @@ static void test_add_net_associate(void)
         CHECK_MSG(0, "nets snapshot: want 1 net");
     }
     dap_lm_nets_snapshot_free(ns);
+#endif
 
     lm_end();
     sdk_cluster_free(p);
@@ -258,9 +272,11 @@ static void test_net_condition(void)
     CHECK_INT(p->status, DAP_CLUSTER_STATUS_ENABLED);
     CHECK_INT(s->status, DAP_CLUSTER_STATUS_ENABLED);
     CHECK_INT(sdk_journal_count("cluster_delete_all"), 0);
+#if LM_NEW_API
     bool on = false;
     CHECK_INT(dap_link_manager_get_net_condition_sync(NET1, &on, 0), DAP_LM_OK);
     CHECK(on);
+#endif
 
     /* members arrive through the node's cluster code */
     CHECK(sdk_cluster_add_member(p, 0x21));
@@ -293,7 +309,9 @@ static void test_net_condition(void)
     /* unknown net: nothing, no crash */
     dap_link_manager_set_net_condition(NET_UNKNOWN, true);
     CHECK(!dap_link_manager_get_net_condition(NET_UNKNOWN));
+#if LM_NEW_API
     CHECK_INT(dap_link_manager_set_net_condition_sync(NET_UNKNOWN, true, 0), DAP_LM_OK);
+#endif
 
     lm_end();
     sdk_cluster_free(p);
@@ -326,7 +344,9 @@ static void test_remove_net(void)
     CHECK_INT(sdk_clients_live(), 0);
 
     dap_link_manager_remove_net(NET_UNKNOWN); /* nothing */
+#if LM_NEW_API
     CHECK_INT(dap_link_manager_remove_net_sync(NET_UNKNOWN, 0), DAP_LM_OK);
+#endif
 
     CHECK_INT(dap_link_manager_add_net(NET1, p, 4), 0); /* again */
     CHECK_INT(dap_link_manager_required_links_count(NET1), 4);
@@ -411,9 +431,37 @@ static void test_deinit_answers_waiting_callers(void)
     dap_link_manager_deinit();
     pthread_join(t, NULL); /* the watchdog catches a hang */
     CHECK_MSG(rc == DAP_LM_ERR_SHUTTING_DOWN || rc == DAP_LM_ERR_NOT_INITIALIZED || rc == DAP_LM_OK,
-              "sync caller during deinit got %d (%s)", rc, dap_link_manager_strerror(rc));
+              "sync caller during deinit got %d (%s)", rc, lm_strerror(rc));
     sdk_quiesce();
     CHECK_INT(sdk_clients_live(), 0);
+}
+
+static atomic_int s_replacement_calls;
+static int replacement_link_request(uint64_t net)
+{
+    (void)net;
+    atomic_fetch_add(&s_replacement_calls, 1);
+    return 0;
+}
+
+/* Some node builds write dap_link_manager_get_default()->callbacks directly (ABI.md §2): the library
+ * calls what is there at the time. */
+static void test_callbacks_written_through_get_default(void)
+{
+    lm_begin();
+    REQUIRE(lm_init() == 0);
+    dap_cluster_t *c = lm_links_cluster("net1");
+    CHECK_INT(dap_link_manager_add_net(NET1, c, 2), 0);
+    dap_link_manager_set_net_condition(NET1, true);
+    CHECK_INT(dap_link_manager_test_tick(1, 0), DAP_LM_OK);
+    CHECK_INT(lm_count(EV_REQUEST, 0, NET1), 1);
+    atomic_store(&s_replacement_calls, 0);
+    dap_link_manager_get_default()->callbacks.link_request = replacement_link_request;
+    CHECK_INT(dap_link_manager_test_tick(1, 0), DAP_LM_OK);
+    CHECK_INT(atomic_load(&s_replacement_calls), 1);
+    CHECK_INT(lm_count(EV_REQUEST, 0, NET1), 1);
+    lm_end();
+    sdk_cluster_free(c);
 }
 
 int main(void)
@@ -427,5 +475,6 @@ int main(void)
     LM_RUN(test_remove_net);
     LM_RUN(test_deinit_and_reinit);
     LM_RUN(test_deinit_answers_waiting_callers);
+    LM_RUN(test_callbacks_written_through_get_default);
     return lm_summary("test_lifecycle_nets");
 }

@@ -56,18 +56,26 @@ static void test_link_create_codes(void)
     CHECK_INT(li.nets, 1);
     CHECK_U64(li.net0, NET);
 
+    /* DAP_NET_ID_INVALID: a link with a client and no net */
+    CHECK_INT(lm_create(B, DAP_NET_ID_INVALID), 0);
+    CHECK(lm_link(B, &li) && li.has_client && li.nets == 0);
+    CHECK(!lm_find(B, DAP_NET_ID_INVALID));
+    CHECK_INT(sdk_journal_count("client_new"), created + 2);
+
     CHECK_INT(lm_create(A, NET), -2); /* already associated */
     CHECK(lm_find(A, NET));           /* and nothing undone */
-    CHECK_INT(sdk_journal_count("client_new"), created + 1);
+    CHECK_INT(sdk_journal_count("client_new"), created + 2);
     CHECK_INT(sdk_journal_count("client_delete"), created);
+#if LM_NEW_API
     dap_stream_node_addr_t a = lm_addr(A);
     CHECK_INT(dap_link_manager_link_create_sync(&a, NET, 0), DAP_LM_ERR_EXISTS);
     CHECK_INT(dap_link_manager_link_create_sync(&own, NET, 0), DAP_LM_ERR_OWN_ADDRESS);
     CHECK_INT(dap_link_manager_link_create_sync(&zero, NET, 0), DAP_LM_ERR_INVALID_ARGUMENT);
     dap_stream_node_addr_t b = lm_addr(B);
     CHECK_INT(dap_link_manager_link_create_sync(&b, NET_UNKNOWN, 0), DAP_LM_ERR_NOT_FOUND);
+#endif
     lm_settle();
-    CHECK_INT(sdk_clients_live(), 1);
+    CHECK_INT(sdk_clients_live(), 2);
     teardown(c);
 }
 
@@ -107,10 +115,12 @@ static void test_link_update_codes(void)
     lm_link_info_t li;
     CHECK(lm_link(A, &li) && li.state == LINK_STATE_DISCONNECTED);
 
+#if LM_NEW_API
     /* the _sync flavour names the same refusals */
     CHECK_INT(dap_link_manager_link_update_sync(&a, "127.0.0.1", 80, 0), DAP_LM_ERR_BAD_HOST);
     CHECK_INT(dap_link_manager_link_update_sync(&a, "::", 80, 0), DAP_LM_ERR_INVALID_ARGUMENT);
     CHECK_INT(dap_link_manager_link_update_sync(&a, "10.9.9.9", 80, 0), DAP_LM_OK);
+#endif
     teardown(c);
 
     /* allow_loopback_uplinks=true: loopback accepted, any/broadcast still refused */
@@ -171,6 +181,8 @@ static void test_uplink_full_life(void)
     CHECK_U64(li.es_uuid, (UINT64_C(0xC1) << 56) | id);
     CHECK_INT(li.attempts, 0);
     CHECK_INT(lm_count(EV_CONNECTED, 0, 0), 0); /* not before the stream is reported */
+    /* §3: established uplinks are ESTABLISHED links whose is_uplink is set (by stream_add) */
+    CHECK_INT(dap_link_manager_established_uplinks_count(NET), 0);
 
     /* the stream layer reports the uplink stream: connected(link, net) for the active net */
     CHECK_INT(lm_stream_add(A, true), 0);
@@ -191,6 +203,9 @@ static void test_uplink_full_life(void)
     CHECK_INT(dap_link_manager_established_uplinks_count(NET), 1);
     CHECK_MSG(lm_count_changed() > changed, "link_count_changed not called after the accounting");
     CHECK(lm_link(A, &li) && li.active_clusters == 1 && li.active0 == c);
+    char *info = dap_link_manager_get_links_info();
+    CHECK(info && strstr(info, lm_a(A)) != NULL); /* §9: JSON of the links, with their addresses */
+    free(info);
     size_t up = 9, down = 9;
     dap_stream_node_addr_t *addrs = dap_link_manager_get_net_links_addrs(NET, &up, &down, true);
     CHECK_INT(up, 1);
@@ -213,7 +228,7 @@ static void test_uplink_full_life(void)
     CHECK(sdk_client_fail(A, true));
     lm_settle();
     CHECK_INT(lm_count(EV_DISCONNECTED, A, NET), 1);
-    lm_ev_t ev;
+    lm_ev_t ev = {0};
     CHECK(lm_last(EV_DISCONNECTED, A, &ev) && ev.arg == 0 && ev.ret);
     CHECK_INT(lm_count(EV_ERROR, A, 0), 0); /* last attempt: error() is not called */
     CHECK(lm_link(A, &li));
@@ -278,7 +293,7 @@ static void test_uplink_error_not_last(void)
     CHECK(sdk_client_fail(B, false));
     lm_settle();
     CHECK_INT(lm_count(EV_ERROR, B, NET), 1);
-    lm_ev_t ev;
+    lm_ev_t ev = {0};
     CHECK(lm_last(EV_ERROR, B, &ev) && ev.arg == STAGE_STREAM_STREAMING);
     CHECK_INT(lm_count(EV_DISCONNECTED, B, 0), 0);
     CHECK(!sdk_cluster_has(c, B));
@@ -339,6 +354,104 @@ static void test_permanent_refusing_link_keeps_retrying(void)
     teardown(c);
 }
 
+/* stream_add(uplink) calls connected() only for the link's ACTIVE nets (CONTRACT.md §5). */
+static void test_connected_only_for_active_nets(void)
+{
+    dap_cluster_t *c = setup();
+    REQUIRE(c);
+    dap_cluster_t *c2 = lm_links_cluster("net2");
+    CHECK_INT(dap_link_manager_add_net(NET + 1, c2, 1), 0); /* stays inactive */
+    REQUIRE(lm_connect_uplink(A, NET));
+    CHECK_INT(lm_create(A, NET + 1), 0);
+    CHECK(lm_find(A, NET) && lm_find(A, NET + 1));
+    CHECK_INT(lm_stream_add(A, true), 0);
+    lm_settle();
+    CHECK_INT(lm_count(EV_CONNECTED, A, NET), 1);
+    CHECK_INT(lm_count(EV_CONNECTED, A, NET + 1), 0);
+    lm_end();
+    sdk_cluster_free(c);
+    sdk_cluster_free(c2);
+}
+
+/* link_update applied to a link that is not DISCONNECTED is dropped (CONTRACT.md §4). */
+static void test_link_update_ignored_while_connecting(void)
+{
+    dap_cluster_t *c = setup();
+    REQUIRE(c);
+    CHECK_INT(lm_create(A, NET), 0);
+    CHECK_INT(lm_wake_up(), DAP_LM_OK);
+    lm_settle();
+    lm_link_info_t li;
+    CHECK(lm_link(A, &li) && li.state == LINK_STATE_CONNECTING);
+    size_t updates = sdk_journal_count("set_uplink");
+    CHECK_INT(lm_update(A, "10.200.0.1", 9000), 0); /* accepted on the caller's thread ... */
+    lm_settle();
+    CHECK_INT(sdk_journal_count("set_uplink"), updates); /* ... but not applied */
+    CHECK(lm_link(A, &li) && li.state == LINK_STATE_CONNECTING);
+    teardown(c);
+}
+
+/* Wake-up (CONTRACT.md §8): a client that is not at BEGIN is sent there first and dialed on the next
+ * pass; fill_net_info answering "no info" connects at once when the client already has a port. */
+static void test_wake_up_client_not_at_begin_and_no_info_with_port(void)
+{
+    dap_cluster_t *c = setup();
+    REQUIRE(c);
+    CHECK_INT(lm_create(A, NET), 0);
+    CHECK_INT(lm_update(A, "10.1.1.1", 7000), 0); /* known address and port, ready not set */
+    lm_settle();
+    dap_client_t *cl = sdk_client_find(A);
+    REQUIRE(cl != NULL);
+    uint64_t id = sdk_client_id(cl);
+    /* someone moved the client off BEGIN behind the library's back */
+    dap_client_go_stage(cl, STAGE_STREAM_CTL, NULL);
+    CHECK(dap_client_get_stage(cl) != STAGE_BEGIN);
+    sdk_journal_clear();
+    CHECK_INT(lm_wake_up(), DAP_LM_OK);
+    lm_settle();
+    CHECK_INT(lm_count(EV_FILL, A, 0), 0);
+    CHECK_INT(lm_journal_count_exact("go_stage %" PRIu64 " %d %s", id, STAGE_BEGIN, lm_a(A)), 1);
+    CHECK_INT(dap_client_get_stage(cl), STAGE_BEGIN);
+
+    /* next pass: fill_net_info says "no info", the client has a port: connect at once */
+    g_rec.fill_mode = LM_FILL_NO_INFO;
+    CHECK_INT(lm_wake_up(), DAP_LM_OK);
+    lm_settle();
+    CHECK_INT(lm_count(EV_FILL, A, 0), 1);
+    CHECK_INT(lm_journal_count_exact("go_stage %" PRIu64 " %d %s", id, STAGE_STREAM_STREAMING, lm_a(A)), 1);
+    lm_link_info_t li;
+    CHECK(lm_link(A, &li) && li.state == LINK_STATE_CONNECTING);
+    CHECK_INT(lm_count(EV_DISCONNECTED, A, 0), 0);
+    teardown(c);
+}
+
+/* A stream error (flag clear) on a link that is in active clusters but not ESTABLISHED: error() with the
+ * client's stage target, then the client goes back to BEGIN and the link is DISCONNECTED (§7). */
+static void test_error_not_last_on_unestablished_member(void)
+{
+    dap_cluster_t *c = setup();
+    REQUIRE(c);
+    CHECK_INT(lm_stream_add(A, false), 0);
+    lm_accounting(NET, A, true);
+    CHECK_INT(lm_create(A, NET), 0);
+    CHECK_INT(lm_update(A, "10.3.3.3", 7000), 0);
+    lm_settle();
+    CHECK(sdk_cluster_has(c, A));
+    uint64_t id = lm_client_id(A);
+    REQUIRE(id != 0);
+    CHECK(sdk_client_fail(A, false));
+    lm_settle();
+    lm_ev_t ev = {0};
+    CHECK(lm_last(EV_ERROR, A, &ev));
+    CHECK_INT(ev.net, NET);
+    CHECK_INT(ev.arg, STAGE_BEGIN);
+    CHECK_INT(lm_journal_count_exact("go_stage %" PRIu64 " %d %s", id, STAGE_BEGIN, lm_a(A)), 1);
+    lm_link_info_t li;
+    CHECK(lm_link(A, &li) && li.state == LINK_STATE_DISCONNECTED && li.has_client);
+    CHECK(sdk_cluster_has(c, A));
+    teardown(c);
+}
+
 int main(void)
 {
     LM_RUN(test_link_create_codes);
@@ -348,5 +461,9 @@ int main(void)
     LM_RUN(test_uplink_error_not_last);
     LM_RUN(test_fill_net_info_no_info);
     LM_RUN(test_permanent_refusing_link_keeps_retrying);
+    LM_RUN(test_connected_only_for_active_nets);
+    LM_RUN(test_link_update_ignored_while_connecting);
+    LM_RUN(test_wake_up_client_not_at_begin_and_no_info_with_port);
+    LM_RUN(test_error_not_last_on_unestablished_member);
     return lm_summary("test_uplink_life");
 }
