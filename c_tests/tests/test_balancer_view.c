@@ -44,9 +44,11 @@ static void test_needed_links_and_link_request(void)
     CHECK_INT(lm_count(EV_REQUEST, 0, NET), 1);
     CHECK_INT(lm_count(EV_REQUEST, 0, NET_OFF), 0);
     CHECK_INT(lm_count(EV_REQUEST, 0, 0), 1);
+#if LM_NEW_API
     size_t needed = 9;
     CHECK_INT(dap_link_manager_needed_links_count_sync(NET, &needed, 0), DAP_LM_OK);
     CHECK_INT(needed, 2);
+#endif
 
     /* enough members: no request, nothing needed */
     downlink(NET, D2);
@@ -169,6 +171,7 @@ static void test_get_net_links_addrs(void)
     CHECK_U64(a[2].uint64, D2);
     free(a);
 
+#if LM_NEW_API
     /* the _sync flavour agrees */
     struct dap_lm_net_links *r = NULL;
     CHECK_INT(dap_link_manager_get_net_links_addrs_sync(NET, true, &r, 0), DAP_LM_OK);
@@ -178,6 +181,7 @@ static void test_get_net_links_addrs(void)
         CHECK(r->addrs && r->addrs[0].uint64 == U1);
     }
     dap_lm_net_links_free(r);
+#endif
 
     /* unknown net: NULL, counts untouched */
     up = down = 77;
@@ -269,12 +273,14 @@ static void test_ignored_addrs(void)
 
     CHECK_INT(dap_link_manager_test_clock_advance(300 * LM_SEC), DAP_LM_OK); /* T0+1701 */
     CHECK_INT(ignored(NET, v, 8), 0);
+#if LM_NEW_API
     uint64_t *arr = NULL;
     size_t cnt = 5;
     CHECK_INT(dap_link_manager_get_ignored_addrs_sync(NET, (dap_stream_node_addr_t **)&arr, &cnt, 0), DAP_LM_OK);
     CHECK(arr == NULL);
     CHECK_INT(cnt, 0);
     free(arr);
+#endif
 
     lm_end();
     sdk_cluster_free(c);
