@@ -190,11 +190,9 @@ static void test_replace_on_clientless_link(void)
     CHECK_INT(dap_link_manager_links_count(NET), 1);
     CHECK_INT(dap_link_manager_sync(0), DAP_LM_OK); /* the library thread is alive */
 #if LM_NEW_API
-#if LM_NEW_API
     struct dap_lm_stats st;
     CHECK_INT(dap_link_manager_get_stats(&st), DAP_LM_OK);
     CHECK_INT(st.panics, 0);
-#endif
 #endif
 
     /* replace on a link that is in no active cluster: ignored */
@@ -231,10 +229,8 @@ static void test_stream_add_refusals(void)
     CHECK_INT(lm_stream_add(D, false), -1);
     CHECK_INT(lm_stream_add(D, true), -1);
 #if LM_NEW_API
-#if LM_NEW_API
     dap_stream_node_addr_t d = lm_addr(D);
     CHECK_INT(dap_link_manager_stream_add_sync(&d, false, 0), DAP_LM_ERR_INACTIVE);
-#endif
 #endif
     lm_settle();
     CHECK(!lm_link_exists(D));
