@@ -11,9 +11,9 @@ use log::{error, info, warn};
 use super::boundary::ffi_boundary;
 use super::result::{code, dap_lm_result::*, err};
 use crate::abi::{dap_link_manager_callbacks_t, dap_link_manager_t, pthread_rwlock_t};
+use crate::actor;
 use crate::actor::api::{self, submit, Mode};
 use crate::actor::config::RuntimeConfig;
-use crate::actor::{self, LmError};
 use crate::core::clock::Clock;
 use crate::core::{Config, Core, Op};
 use crate::host::dap::{self, DapNode, DapSdk};
@@ -207,18 +207,19 @@ pub extern "C" fn dap_link_manager_set_condition(active: bool) {
 }
 
 pub(crate) fn set_condition(active: bool, mode: Mode) -> c_int {
-    let Some(()) = api::with_runtime(|rt| rt.active.store(active, Ordering::Release)) else {
-        warn!("[LM-ERROR] set_condition: the link manager is not initialised");
-        if let Mode::Then(f) = mode {
-            f(Err(LmError::NotInitialized));
-        }
-        return err(LmError::NotInitialized);
-    };
-    // SAFETY: a plain bool in the static manager object.
-    unsafe { addr_of_mut!((*manager()).active).write_volatile(active) };
+    // The flag changes only once the request is accepted: a refused call (queue full, shutting down,
+    // not initialised) leaves it as it was.
     match submit(Op::SetCondition(active), mode) {
-        Ok(_) => code(DAP_LM_OK),
-        Err(e) => err(e),
+        Ok(_) => {
+            api::with_runtime(|rt| rt.active.store(active, Ordering::Release));
+            // SAFETY: a plain bool in the static manager object.
+            unsafe { addr_of_mut!((*manager()).active).write_volatile(active) };
+            code(DAP_LM_OK)
+        }
+        Err(e) => {
+            warn!("[LM-ERROR] set_condition({active}) refused: {e:?}");
+            err(e)
+        }
     }
 }
 
