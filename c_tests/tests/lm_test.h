@@ -120,6 +120,18 @@ static LM_UNUSED void lm_watchdog(unsigned secs)
     alarm(secs);
 }
 
+/* A test stopped by REQUIRE may leave the manager running: stop it so the next test starts clean. */
+static LM_UNUSED void lm__cleanup_after_test(void)
+{
+    if (dap_link_manager_get_default()) {
+        if (!g_lm_test_failures)
+            lm__fail(__FILE__, __LINE__, "the test left the link manager running");
+        lm_watchdog(LM_WATCHDOG_SECS);
+        dap_link_manager_deinit();
+        alarm(0);
+    }
+}
+
 /* Run one test function with the watchdog armed; prints PASS/FAIL per test. */
 #define LM_RUN(fn)                                                                                                     \
     do {                                                                                                               \
@@ -129,6 +141,7 @@ static LM_UNUSED void lm_watchdog(unsigned secs)
         lm_watchdog(LM_WATCHDOG_SECS);                                                                                 \
         fn();                                                                                                          \
         alarm(0);                                                                                                      \
+        lm__cleanup_after_test();                                                                                      \
         fprintf(stderr, "%s %s\n", g_lm_test_failures ? "FAIL" : "PASS", #fn);                                         \
     } while (0)
 
