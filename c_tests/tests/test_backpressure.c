@@ -396,6 +396,64 @@ static void test_wait(void)
     CHECK_INT(sdk_clients_live(), 0);
 }
 
+/* ------------------------------------------------------------- calls queued from inside a callback */
+
+#define AX        UINT64_C(0x0007000000000002)
+#define CB_PUSHES 8
+static int cb_rc[CB_PUSHES];
+static uint64_t cb_ms[CB_PUSHES];
+static atomic_int cb_done;
+
+static int fill_many_updates(dap_link_t *link)
+{
+    if (link->addr.uint64 != AX || atomic_load(&cb_done))
+        return -1;
+    for (int i = 0; i < CB_PUSHES; i++) {
+        char host[32];
+        snprintf(host, sizeof(host), "10.7.0.%d", i + 1);
+        uint64_t t0 = lmt_now_ms();
+        cb_rc[i] = dap_link_manager_link_update(&link->addr, host, 8079);
+        cb_ms[i] = lmt_now_ms() - t0;
+    }
+    atomic_store(&cb_done, 1);
+    return 0;
+}
+
+/* CONTRACT.md §10: nothing called from a callback may wait for the library thread (it is that
+ * thread), and the node's link_update from fill_net_info must be applied after the callback. A queue
+ * of 4 and 8 link_update calls from one fill_net_info: none may wait for room (the room can only come
+ * from this very thread) and none may be refused. */
+static void test_callback_pushes(const char *policy)
+{
+    printf("-- backpressure=%s: calls queued from inside a callback neither wait nor fail\n", policy);
+    lmt_watchdog_arm(60, "callback pushes");
+    const char *const cfg[] = {"queue_capacity_normal", "4", "backpressure", policy, "sync_timeout_ms", "1000", NULL};
+    CHECK_INT(lmt_start(cfg), 0);
+    dap_stream_node_addr_t ax = lmt_addr(AX);
+    CHECK_RC(dap_link_manager_add_net_sync(N1, C1, 5, 0), DAP_LM_OK);
+    CHECK_RC(dap_link_manager_set_net_condition_sync(N1, true, 0), DAP_LM_OK);
+    CHECK_RC(dap_link_manager_link_create_sync(&ax, N1, 0), DAP_LM_OK);
+    atomic_store(&cb_done, 0);
+    lmt_node.on_fill_net_info = fill_many_updates;
+    sdk_journal_clear();
+    CHECK_RC(dap_link_manager_test_tick(0, 20000), DAP_LM_OK); /* wake-up: fill_net_info(AX) */
+    lmt_node.on_fill_net_info = NULL;
+    CHECK(atomic_load(&cb_done));
+    uint64_t total = 0;
+    for (int i = 0; i < CB_PUSHES; i++) {
+        CHECKF(cb_rc[i] == 0, "%s: link_update #%d from fill_net_info returned %d (queue of 4)", policy, i + 1,
+               cb_rc[i]);
+        total += cb_ms[i];
+    }
+    CHECKF(total < 200, "%s: the %d link_update calls from fill_net_info waited %llu ms in all (longest %llu ms)",
+           policy, CB_PUSHES, (unsigned long long)total,
+           (unsigned long long)(cb_ms[CB_PUSHES - 1] > cb_ms[4] ? cb_ms[CB_PUSHES - 1] : cb_ms[4]));
+    CHECK_RC(dap_link_manager_sync(0), DAP_LM_OK);
+    CHECK_INT(sdk_journal_count("set_uplink"), CB_PUSHES); /* every update applied after the callback */
+    dap_link_manager_deinit();
+    sdk_quiesce();
+}
+
 int main(void)
 {
     g_dap_log_level = L_WARNING; /* the per-request debug lines would dominate the run */
@@ -403,6 +461,8 @@ int main(void)
     C1 = lmt_net_cluster("c1");
     test_reject();
     test_wait();
+    test_callback_pushes("wait");
+    test_callback_pushes("reject");
     sdk_cluster_free(C1);
     return lmt_finish("test_backpressure");
 }
