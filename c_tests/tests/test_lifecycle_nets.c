@@ -371,11 +371,14 @@ static void test_deinit_and_reinit(void)
     lm_settle();
     CHECK_INT(sdk_cluster_size(p), 1);
     CHECK_INT(sdk_clients_live(), 1);
+    sdk_stream_open(0x42, 0x4242);
     dap_link_manager_t *def = dap_link_manager_get_default();
 
     dap_link_manager_deinit();
     sdk_quiesce();
     CHECK_INT(sdk_clients_live(), 0); /* clients deleted */
+    CHECK_INT(sdk_streams_count(0x42), 0); /* downlink streams closed */
+    CHECK_INT(lm_journal_count_exact("stream_close %s %" PRIu64, lm_a(0x42), UINT64_C(0x4242)), 1);
     CHECK_INT(sdk_cluster_size(p), 0); /* nets disabled and emptied */
     CHECK_INT(p->status, DAP_CLUSTER_STATUS_DISABLED);
     if (def)
@@ -464,6 +467,155 @@ static void test_callbacks_written_through_get_default(void)
     sdk_cluster_free(c);
 }
 
+/* ---- a library thread busy in a callback ---- */
+
+static pthread_mutex_t s_block_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t s_block_cond = PTHREAD_COND_INITIALIZER;
+static bool s_blocked, s_release;
+
+static void block_in_fill(dap_link_t *link)
+{
+    (void)link;
+    pthread_mutex_lock(&s_block_lock);
+    s_blocked = true;
+    pthread_cond_broadcast(&s_block_cond);
+    while (!s_release)
+        pthread_cond_wait(&s_block_cond, &s_block_lock);
+    pthread_mutex_unlock(&s_block_lock);
+}
+
+static void wait_blocked(void)
+{
+    pthread_mutex_lock(&s_block_lock);
+    while (!s_blocked)
+        pthread_cond_wait(&s_block_cond, &s_block_lock);
+    pthread_mutex_unlock(&s_block_lock);
+}
+
+static void release_block(void)
+{
+    pthread_mutex_lock(&s_block_lock);
+    s_release = true;
+    pthread_cond_broadcast(&s_block_cond);
+    pthread_mutex_unlock(&s_block_lock);
+}
+
+static void *tick_thread(void *arg)
+{
+    (void)arg;
+    dap_link_manager_test_tick(0, 0);
+    return NULL;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Getters and stream/accounting events never wait for the library thread (CONTRACT.md §3
+ * get_net_condition is called for every packet; §5 stream events come from threads holding the stream
+ * lock): they answer while that thread is stuck in a node callback. */
+static void test_getters_and_events_never_wait(void)
+{
+    lm_begin();
+    REQUIRE(lm_init() == 0);
+    dap_cluster_t *c = lm_links_cluster("net1");
+    CHECK_INT(dap_link_manager_add_net(NET1, c, 2), 0);
+    dap_link_manager_set_net_condition(NET1, true);
+    dap_stream_node_addr_t a = lm_addr(0x61);
+    CHECK_INT(dap_link_manager_link_create(&a, NET1), 0);
+    s_blocked = s_release = false;
+    g_rec.hook_fill = block_in_fill;
+    pthread_t t;
+    pthread_create(&t, NULL, tick_thread, NULL);
+    wait_blocked(); /* the library thread is inside fill_net_info now */
+
+    uint64_t t0 = now_ms();
+    for (int i = 0; i < 1000; i++) {
+        CHECK(dap_link_manager_get_net_condition(NET1));
+        (void)dap_link_manager_links_count(NET1);
+        (void)dap_link_manager_required_links_count(NET1);
+        (void)dap_link_manager_needed_links_count(NET1);
+        (void)dap_link_manager_established_uplinks_count(NET1);
+    }
+    CHECK(dap_link_manager_link_find(&a, NET1));
+    CHECK(!dap_link_manager_link_is_established(&a));
+    size_t up = 0, down = 0, n = 0;
+    free(dap_link_manager_get_net_links_addrs(NET1, &up, &down, true));
+    free(dap_link_manager_get_ignored_addrs(&n, NET1));
+    free(dap_link_manager_get_links_info());
+    dap_stream_node_addr_t d = lm_addr(0x62);
+    CHECK_INT(dap_link_manager_stream_add(&d, false), 0);
+    dap_link_manager_accounting_link_in_net(NET1, &d, true);
+    dap_link_manager_stream_replace(&d, false);
+    CHECK_INT(dap_link_manager_link_update(&a, "10.9.9.9", 80), 0);
+    CHECK(sdk_cluster_add_member(c, 0x63)); /* the cluster callback only enqueues */
+    uint64_t spent = now_ms() - t0;
+    CHECK_MSG(spent < 1000, "getters and events took %llu ms while the library thread was busy",
+              (unsigned long long)spent);
+    CHECK(s_blocked && !s_release); /* it really was busy all along */
+
+    release_block();
+    pthread_join(t, NULL);
+    lm_settle();
+    CHECK(sdk_cluster_has(c, 0x62)); /* the queued events were applied afterwards */
+    CHECK_INT(dap_link_manager_links_count(NET1), 2);
+    lm_end();
+    sdk_cluster_free(c);
+}
+
+static atomic_int s_add_net_rc = 99;
+static void *add_net_thread(void *arg)
+{
+    atomic_store(&s_add_net_rc, dap_link_manager_add_net(NET2, arg, 1));
+    return NULL;
+}
+static void *deinit_thread(void *arg)
+{
+    (void)arg;
+    dap_link_manager_deinit();
+    return NULL;
+}
+
+/* deinit while the library thread is busy and a caller waits in add_net: once the thread is free the
+ * waiting caller is answered (CONTRACT.md §2: queued messages complete with "shutting down"), deinit
+ * returns, and nothing hangs. */
+static void test_deinit_while_busy_answers_waiters(void)
+{
+    lm_begin();
+    REQUIRE(lm_init() == 0);
+    dap_cluster_t *c = lm_links_cluster("net1"), *c2 = lm_links_cluster("net2");
+    CHECK_INT(dap_link_manager_add_net(NET1, c, 2), 0);
+    dap_link_manager_set_net_condition(NET1, true);
+    dap_stream_node_addr_t a = lm_addr(0x71);
+    CHECK_INT(dap_link_manager_link_create(&a, NET1), 0);
+    s_blocked = s_release = false;
+    g_rec.hook_fill = block_in_fill;
+    pthread_t tick, adder, stopper;
+    pthread_create(&tick, NULL, tick_thread, NULL);
+    wait_blocked();
+    atomic_store(&s_add_net_rc, 99);
+    pthread_create(&adder, NULL, add_net_thread, c2);
+    lm_sleep_ms(50); /* the adder is waiting for the busy thread */
+    CHECK_INT(atomic_load(&s_add_net_rc), 99);
+    pthread_create(&stopper, NULL, deinit_thread, NULL);
+    lm_sleep_ms(50);
+    release_block();
+    pthread_join(tick, NULL);
+    pthread_join(stopper, NULL);
+    pthread_join(adder, NULL);
+    int rc = atomic_load(&s_add_net_rc);
+    CHECK_MSG(rc == -2 || rc == 0, "add_net waiting across deinit returned %d", rc);
+    CHECK(dap_link_manager_get_default() == NULL);
+    sdk_quiesce();
+    CHECK_INT(sdk_clients_live(), 0);
+    CHECK_INT(sdk_cluster_size(c), 0);
+    sdk_cluster_free(c);
+    sdk_cluster_free(c2);
+}
+
 int main(void)
 {
     LM_RUN(test_calls_before_init);
@@ -476,5 +628,7 @@ int main(void)
     LM_RUN(test_deinit_and_reinit);
     LM_RUN(test_deinit_answers_waiting_callers);
     LM_RUN(test_callbacks_written_through_get_default);
+    LM_RUN(test_getters_and_events_never_wait);
+    LM_RUN(test_deinit_while_busy_answers_waiters);
     return lm_summary("test_lifecycle_nets");
 }

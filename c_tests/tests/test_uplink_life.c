@@ -268,8 +268,14 @@ static void test_uplink_dropped_when_not_permanent(void)
     REQUIRE(lm_connect_uplink(B, NET));
     uint64_t id = lm_client_id(B);
     CHECK_INT(sdk_clients_live(), 1);
+    sdk_stream_open(B, 0xB0B); /* B also has a downlink stream to us */
+    CHECK_INT(sdk_streams_count(B), 2); /* that one and the uplink's own */
     CHECK(sdk_client_fail(B, true));
     lm_settle();
+    /* §7 delete: the downlink streams to B are closed, the client's own stream is not closed by uuid */
+    CHECK_INT(lm_journal_count_exact("stream_close %s %" PRIu64, lm_a(B), UINT64_C(0xB0B)), 1);
+    CHECK_INT(lm_journal_count_with(NULL, "stream_close %s %" PRIu64, lm_a(B), (UINT64_C(0xC1) << 56) | id), 0);
+    CHECK_INT(sdk_streams_count(B), 0);
     CHECK_INT(lm_count(EV_DISCONNECTED, B, NET), 1);
     CHECK(!lm_find(B, NET));
     CHECK(!lm_link_exists(B));
@@ -452,6 +458,32 @@ static void test_error_not_last_on_unestablished_member(void)
     teardown(c);
 }
 
+/* accounting(!ok) of a permanent link: out of the clusters, start_after = now + reconnect_delay, kept
+ * with its net and client (CONTRACT.md §6). */
+static void test_accounting_refused_permanent(void)
+{
+    dap_cluster_t *c = setup();
+    REQUIRE(c);
+    lm_set_permanent(A);
+    REQUIRE(lm_connect_uplink(A, NET));
+    CHECK_INT(lm_stream_add(A, true), 0);
+    lm_accounting(NET, A, true);
+    lm_settle();
+    CHECK(sdk_cluster_has(c, A));
+    CHECK_INT(dap_link_manager_test_clock_advance(5 * LM_SEC), DAP_LM_OK);
+    lm_accounting(NET, A, false);
+    lm_settle();
+    CHECK(!sdk_cluster_has(c, A));
+    CHECK_INT(lm_count(EV_DISCONNECTED, A, NET), 1);
+    lm_link_info_t li;
+    CHECK(lm_link(A, &li));
+    CHECK_U64(li.start_after, LM_T0_NS / LM_SEC + 5 + DELAY);
+    CHECK(li.has_client);
+    CHECK(lm_find(A, NET));
+    CHECK_INT(sdk_journal_count("client_delete"), 0);
+    teardown(c);
+}
+
 int main(void)
 {
     LM_RUN(test_link_create_codes);
@@ -465,5 +497,6 @@ int main(void)
     LM_RUN(test_link_update_ignored_while_connecting);
     LM_RUN(test_wake_up_client_not_at_begin_and_no_info_with_port);
     LM_RUN(test_error_not_last_on_unestablished_member);
+    LM_RUN(test_accounting_refused_permanent);
     return lm_summary("test_uplink_life");
 }
