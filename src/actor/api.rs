@@ -135,7 +135,10 @@ pub fn view_sync(timeout: Option<Duration>) -> Result<Guard<Arc<Snapshot>>, LmEr
 /// Wait until everything this thread queued before has been applied and published.
 pub fn barrier(timeout: Option<Duration>) -> Outcome {
     let guard = RUNTIME.load();
-    let rt = guard.as_ref().ok_or(LmError::NotInitialized)?;
+    let Some(rt) = guard.as_ref() else {
+        warn!("[LM-ERROR] code=not_initialised waiting call: the link manager is not initialised");
+        return Err(LmError::NotInitialized);
+    };
     if on_actor_thread() {
         with_current(|core| core.publish());
         return Ok(0);

@@ -12,8 +12,13 @@ pub enum HostError {
 /// Validate an uplink host on the caller's thread (FIX-LOOPBACK: real 127.0.0.0/8, any, broadcast,
 /// `::`, `::1` checks; loopback allowed only with `allow_loopback_uplinks`).
 pub fn check_host(host: &str, port: u16, allow_loopback: bool) -> Result<(), HostError> {
-    if host.is_empty() || port == 0 || host == "::" {
+    // CONTRACT §4: -2 is for a NULL host, port 0 or "::"; anything else that does not resolve
+    // (an empty name included) is -6.
+    if port == 0 || host == "::" {
         return Err(HostError::Invalid);
+    }
+    if host.is_empty() {
+        return Err(HostError::Unusable);
     }
     let ip = match host.parse::<IpAddr>() {
         Ok(ip) => ip,
@@ -45,7 +50,7 @@ mod tests {
 
     #[test]
     fn host_checks_mean_what_they_say() {
-        assert_eq!(check_host("", 80, false), Err(HostError::Invalid));
+        assert_eq!(check_host("", 80, false), Err(HostError::Unusable));
         assert_eq!(check_host("1.2.3.4", 0, false), Err(HostError::Invalid));
         assert_eq!(check_host("::", 80, false), Err(HostError::Invalid));
         assert_eq!(check_host("127.0.0.1", 80, false), Err(HostError::Unusable));

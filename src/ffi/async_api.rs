@@ -6,7 +6,7 @@
 
 use std::ffi::{c_char, c_int, c_void};
 
-use super::boundary::ffi_boundary;
+use super::boundary::ffi_result;
 use super::cast::valid_addr;
 use super::links::{link_update_op, net_links};
 use super::result::{code, dap_lm_result::*, err};
@@ -77,7 +77,7 @@ pub extern "C" fn dap_link_manager_add_net_async(
     cb: dap_lm_completion_cb_t,
     arg: *mut c_void,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_add_net_async", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_add_net_async", {
         if net_id == 0 || cluster.is_null() {
             return refuse(cb, arg, code(DAP_LM_ERR_INVALID_ARGUMENT));
         }
@@ -93,7 +93,7 @@ pub extern "C" fn dap_link_manager_add_net_associate_async(
     cb: dap_lm_completion_cb_t,
     arg: *mut c_void,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_add_net_associate_async", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_add_net_associate_async", {
         if net_id == 0 || cluster.is_null() {
             return refuse(cb, arg, code(DAP_LM_ERR_INVALID_ARGUMENT));
         }
@@ -108,9 +108,7 @@ pub extern "C" fn dap_link_manager_remove_net_async(
     cb: dap_lm_completion_cb_t,
     arg: *mut c_void,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_remove_net_async", code(DAP_LM_ERR_INTERNAL), {
-        run(Op::RemoveNet(net_id), cb, arg)
-    })
+    ffi_result!("dap_link_manager_remove_net_async", { run(Op::RemoveNet(net_id), cb, arg) })
 }
 
 /// `set_net_condition`.
@@ -121,7 +119,7 @@ pub extern "C" fn dap_link_manager_set_net_condition_async(
     cb: dap_lm_completion_cb_t,
     arg: *mut c_void,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_set_net_condition_async", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_set_net_condition_async", {
         run(Op::SetNetCondition { net: net_id, on: active }, cb, arg)
     })
 }
@@ -133,7 +131,7 @@ pub extern "C" fn dap_link_manager_set_condition_async(
     cb: dap_lm_completion_cb_t,
     arg: *mut c_void,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_set_condition_async", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_set_condition_async", {
         let arg_u = arg as usize;
         let then = Box::new(move |o: Outcome| complete(cb, arg_u, o.map_or_else(err, |_| code(DAP_LM_OK))));
         super::lifecycle::set_condition(active, Mode::Then(then))
@@ -148,7 +146,7 @@ pub unsafe extern "C" fn dap_link_manager_link_create_async(
     cb: dap_lm_completion_cb_t,
     arg: *mut c_void,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_link_create_async", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_link_create_async", {
         let a = addr_or_refuse!(addr, cb, arg);
         run(Op::LinkCreate { addr: a, net: net_id }, cb, arg)
     })
@@ -163,7 +161,7 @@ pub unsafe extern "C" fn dap_link_manager_link_update_async(
     cb: dap_lm_completion_cb_t,
     arg: *mut c_void,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_link_update_async", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_link_update_async", {
         // SAFETY: NULL or valid (C contract).
         match unsafe { link_update_op(addr, host, port) } {
             Ok(op) => run(op, cb, arg),
@@ -181,7 +179,7 @@ pub unsafe extern "C" fn dap_link_manager_stream_add_async(
     cb: dap_lm_completion_cb_t,
     arg: *mut c_void,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_stream_add_async", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_stream_add_async", {
         let a = addr_or_refuse!(addr, cb, arg);
         match api::with_runtime(|rt| rt.active.load(std::sync::atomic::Ordering::Acquire)) {
             None => refuse(cb, arg, err(LmError::NotInitialized)),
@@ -199,7 +197,7 @@ pub unsafe extern "C" fn dap_link_manager_stream_replace_async(
     cb: dap_lm_completion_cb_t,
     arg: *mut c_void,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_stream_replace_async", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_stream_replace_async", {
         let a = addr_or_refuse!(addr, cb, arg);
         run(Op::StreamReplace { addr: a, uplink: new_is_uplink }, cb, arg)
     })
@@ -212,7 +210,7 @@ pub unsafe extern "C" fn dap_link_manager_stream_delete_async(
     cb: dap_lm_completion_cb_t,
     arg: *mut c_void,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_stream_delete_async", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_stream_delete_async", {
         let a = addr_or_refuse!(addr, cb, arg);
         run(Op::StreamDelete { addr: a }, cb, arg)
     })
@@ -227,7 +225,7 @@ pub unsafe extern "C" fn dap_link_manager_accounting_link_in_net_async(
     cb: dap_lm_completion_cb_t,
     arg: *mut c_void,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_accounting_link_in_net_async", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_accounting_link_in_net_async", {
         let a = addr_or_refuse!(addr, cb, arg);
         run(Op::Accounting { net: net_id, addr: a, ok }, cb, arg)
     })
@@ -242,7 +240,7 @@ pub extern "C" fn dap_link_manager_get_net_links_addrs_async(
     cb: dap_lm_net_links_cb_t,
     arg: *mut c_void,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_get_net_links_addrs_async", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_get_net_links_addrs_async", {
         let arg = arg as usize;
         let deliver = move |rc: c_int, r: *mut dap_lm_net_links| {
             if let Some(f) = cb {
@@ -277,7 +275,7 @@ pub unsafe extern "C" fn dap_link_manager_link_snapshot_async(
     cb: dap_lm_link_snapshot_cb_t,
     arg: *mut c_void,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_link_snapshot_async", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_link_snapshot_async", {
         let arg = arg as usize;
         let deliver = move |rc: c_int, s: *mut dap_lm_link_snapshot| {
             if let Some(f) = cb {

@@ -4,6 +4,8 @@
 /// Placed inside each function so cbindgen still sees the signature (rustls-ffi `ffi_panic_boundary!`).
 macro_rules! ffi_boundary {
     ($name:literal, $default:expr, $body:block) => {{
+        // Log lines of calls made before the first `init` reach the SDK log too.
+        $crate::host::dap::install_logger();
         match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| $body)) {
             Ok(v) => v,
             Err(_) => {
@@ -14,4 +16,19 @@ macro_rules! ffi_boundary {
     }};
 }
 
+/// `ffi_boundary!` for the functions that return a `dap_lm_result_t`: a panic becomes
+/// DAP_LM_ERR_INTERNAL, and every non-OK result is logged here, in one place, with its name.
+macro_rules! ffi_result {
+    ($name:literal, $body:block) => {{
+        let rc: ::std::ffi::c_int = $crate::ffi::boundary::ffi_boundary!(
+            $name,
+            $crate::ffi::result::code($crate::ffi::result::dap_lm_result::DAP_LM_ERR_INTERNAL),
+            $body
+        );
+        $crate::ffi::result::log_result($name, rc);
+        rc
+    }};
+}
+
 pub(crate) use ffi_boundary;
+pub(crate) use ffi_result;

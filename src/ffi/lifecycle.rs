@@ -48,6 +48,14 @@ fn manager() -> *mut dap_link_manager_t {
     MANAGER.0.get()
 }
 
+/// Mirror the active flag into the C object: an atomic store, since `set_condition` may run on several
+/// threads at once (a plain write there is a data race, found by ThreadSanitizer).
+fn set_manager_active(on: bool) {
+    // SAFETY: `active` is a properly aligned bool inside the static object, accessed only atomically
+    // by this library.
+    unsafe { std::sync::atomic::AtomicBool::from_ptr(addr_of_mut!((*manager()).active)) }.store(on, Ordering::Release);
+}
+
 /// Panics are caught (at the C boundary and around each handler); report them through the SDK log
 /// instead of the default hook's stderr backtrace. Installed once; chains to the previous hook only for
 /// threads that are not ours.
@@ -100,8 +108,8 @@ pub unsafe extern "C" fn dap_link_manager_init(callbacks: *const dap_link_manage
             addr_of_mut!((*m).callbacks).write_volatile(cb);
             (*m).max_attempts_num = cfg.core.max_attempts;
             (*m).reconnect_delay = cfg.core.reconnect_delay_secs as u32;
-            addr_of_mut!((*m).active).write_volatile(true);
         }
+        set_manager_active(true);
         let core_cfg: Config = cfg.core.clone();
         let mgr_addr = m as usize;
         let make_core: actor::CoreFactory = Box::new(move |clock: Arc<Clock>| {
@@ -125,8 +133,7 @@ pub unsafe extern "C" fn dap_link_manager_init(callbacks: *const dap_link_manage
             }
             Err(e) => {
                 error!("[LM-ERROR] code=-1 init: the actor thread could not start: {e}");
-                // SAFETY: as above.
-                unsafe { addr_of_mut!((*m).active).write_volatile(false) };
+                set_manager_active(false);
                 -1
             }
         }
@@ -146,8 +153,7 @@ pub extern "C" fn dap_link_manager_deinit() {
         };
         actor::stop(&rt);
         actor::record::stop();
-        // SAFETY: a plain bool in the static manager object.
-        unsafe { addr_of_mut!((*manager()).active).write_volatile(false) };
+        set_manager_active(false);
         info!("link manager stopped");
     })
 }
@@ -212,8 +218,7 @@ pub(crate) fn set_condition(active: bool, mode: Mode) -> c_int {
     match submit(Op::SetCondition(active), mode) {
         Ok(_) => {
             api::with_runtime(|rt| rt.active.store(active, Ordering::Release));
-            // SAFETY: a plain bool in the static manager object.
-            unsafe { addr_of_mut!((*manager()).active).write_volatile(active) };
+            set_manager_active(active);
             code(DAP_LM_OK)
         }
         Err(e) => {

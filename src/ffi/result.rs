@@ -80,3 +80,17 @@ pub extern "C" fn dap_link_manager_strerror(result: c_int) -> *const c_char {
     };
     s.as_ptr()
 }
+
+/// Log a non-OK result of a new-API function (NOT_FOUND is an answer, logged at debug level).
+pub fn log_result(name: &str, rc: c_int) {
+    if rc == code(DAP_LM_OK) {
+        return;
+    }
+    // SAFETY: strerror returns a static NUL-terminated string.
+    let text = unsafe { std::ffi::CStr::from_ptr(dap_link_manager_strerror(rc)) }.to_string_lossy();
+    if rc == code(DAP_LM_ERR_NOT_FOUND) {
+        log::debug!("{name}: {text}");
+    } else {
+        log::warn!("[LM-ERROR] code={rc} {name}: {text}");
+    }
+}

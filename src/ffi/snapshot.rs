@@ -3,7 +3,7 @@
 
 use std::ffi::c_int;
 
-use super::boundary::ffi_boundary;
+use super::boundary::ffi_result;
 use super::cast::{give_slice, take_slice, valid_addr, write_out};
 use super::result::{code, dap_lm_result::*};
 use crate::abi::{dap_cluster_t, dap_link_state, dap_stream_node_addr_t};
@@ -139,7 +139,7 @@ pub unsafe extern "C" fn dap_link_manager_link_snapshot(
     addr: *mut dap_stream_node_addr_t,
     out: *mut *mut dap_lm_link_snapshot,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_link_snapshot", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_link_snapshot", {
         // SAFETY: NULL or readable.
         let Some(a) = (unsafe { valid_addr(addr) }) else { return code(DAP_LM_ERR_INVALID_ARGUMENT) };
         if out.is_null() {
@@ -160,7 +160,7 @@ pub unsafe extern "C" fn dap_link_manager_link_snapshot(
 /// Every net from the last published view (never waits). Free with `dap_lm_nets_snapshot_free`.
 #[no_mangle]
 pub unsafe extern "C" fn dap_link_manager_nets_snapshot(out: *mut *mut dap_lm_nets_snapshot) -> c_int {
-    ffi_boundary!("dap_link_manager_nets_snapshot", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_nets_snapshot", {
         if out.is_null() {
             return code(DAP_LM_ERR_INVALID_ARGUMENT);
         }

@@ -4,7 +4,7 @@ use std::ffi::{c_char, c_int};
 use std::fmt::Write;
 use std::sync::atomic::Ordering::Relaxed;
 
-use super::boundary::ffi_boundary;
+use super::boundary::{ffi_boundary, ffi_result};
 use super::cast::{malloc_str, write_out};
 use super::result::{code, dap_lm_result::*, err};
 use crate::actor::api;
@@ -98,7 +98,7 @@ fn collect(rt: &Runtime) -> dap_lm_stats {
 /// Fill `*out` with the current counters: OK, INVALID_ARGUMENT (NULL), NOT_INITIALIZED.
 #[no_mangle]
 pub unsafe extern "C" fn dap_link_manager_get_stats(out: *mut dap_lm_stats) -> c_int {
-    ffi_boundary!("dap_link_manager_get_stats", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_get_stats", {
         if out.is_null() {
             return code(DAP_LM_ERR_INVALID_ARGUMENT);
         }

@@ -6,7 +6,7 @@
 use std::ffi::{c_char, c_int};
 use std::time::Duration;
 
-use super::boundary::ffi_boundary;
+use super::boundary::ffi_result;
 use super::cast::{malloc_addrs, valid_addr, write_out};
 use super::links::{link_update_op, net_links};
 use super::result::{code, dap_lm_result, dap_lm_result::*, err};
@@ -70,7 +70,7 @@ pub extern "C" fn dap_link_manager_add_net_sync(
     min_links: u32,
     timeout_ms: u32,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_add_net_sync", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_add_net_sync", {
         if net_id == 0 || cluster.is_null() {
             return code(DAP_LM_ERR_INVALID_ARGUMENT);
         }
@@ -85,7 +85,7 @@ pub extern "C" fn dap_link_manager_add_net_associate_sync(
     cluster: *mut dap_cluster_t,
     timeout_ms: u32,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_add_net_associate_sync", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_add_net_associate_sync", {
         if net_id == 0 || cluster.is_null() {
             return code(DAP_LM_ERR_INVALID_ARGUMENT);
         }
@@ -96,15 +96,13 @@ pub extern "C" fn dap_link_manager_add_net_associate_sync(
 /// `remove_net`, waiting (unknown net: OK, nothing done).
 #[no_mangle]
 pub extern "C" fn dap_link_manager_remove_net_sync(net_id: u64, timeout_ms: u32) -> c_int {
-    ffi_boundary!("dap_link_manager_remove_net_sync", code(DAP_LM_ERR_INTERNAL), {
-        run(Op::RemoveNet(net_id), timeout_ms)
-    })
+    ffi_result!("dap_link_manager_remove_net_sync", { run(Op::RemoveNet(net_id), timeout_ms) })
 }
 
 /// `set_net_condition`, waiting (unknown net: OK, nothing done).
 #[no_mangle]
 pub extern "C" fn dap_link_manager_set_net_condition_sync(net_id: u64, active: bool, timeout_ms: u32) -> c_int {
-    ffi_boundary!("dap_link_manager_set_net_condition_sync", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_set_net_condition_sync", {
         run(Op::SetNetCondition { net: net_id, on: active }, timeout_ms)
     })
 }
@@ -112,7 +110,7 @@ pub extern "C" fn dap_link_manager_set_net_condition_sync(net_id: u64, active: b
 /// `set_condition`, waiting until the library thread applied it.
 #[no_mangle]
 pub extern "C" fn dap_link_manager_set_condition_sync(active: bool, timeout_ms: u32) -> c_int {
-    ffi_boundary!("dap_link_manager_set_condition_sync", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_set_condition_sync", {
         super::lifecycle::set_condition(active, Mode::Wait(timeout(timeout_ms)))
     })
 }
@@ -125,7 +123,7 @@ pub unsafe extern "C" fn dap_link_manager_link_create_sync(
     net_id: u64,
     timeout_ms: u32,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_link_create_sync", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_link_create_sync", {
         // SAFETY: NULL or readable (C contract).
         let Some(a) = (unsafe { valid_addr(addr) }) else { return code(DAP_LM_ERR_INVALID_ARGUMENT) };
         match submit(Op::LinkCreate { addr: a, net: net_id }, Mode::Wait(timeout(timeout_ms))) {
@@ -145,7 +143,7 @@ pub unsafe extern "C" fn dap_link_manager_link_update_sync(
     port: u16,
     timeout_ms: u32,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_link_update_sync", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_link_update_sync", {
         // SAFETY: NULL or valid (C contract).
         match unsafe { link_update_op(addr, host, port) } {
             Ok(op) => run(op, timeout_ms),
@@ -162,7 +160,7 @@ pub unsafe extern "C" fn dap_link_manager_stream_add_sync(
     uplink: bool,
     timeout_ms: u32,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_stream_add_sync", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_stream_add_sync", {
         // SAFETY: NULL or readable.
         let Some(a) = (unsafe { valid_addr(addr) }) else { return code(DAP_LM_ERR_INVALID_ARGUMENT) };
         match api::with_runtime(|rt| rt.active.load(std::sync::atomic::Ordering::Acquire)) {
@@ -180,7 +178,7 @@ pub unsafe extern "C" fn dap_link_manager_stream_replace_sync(
     new_is_uplink: bool,
     timeout_ms: u32,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_stream_replace_sync", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_stream_replace_sync", {
         // SAFETY: NULL or readable.
         let Some(a) = (unsafe { valid_addr(addr) }) else { return code(DAP_LM_ERR_INVALID_ARGUMENT) };
         run(Op::StreamReplace { addr: a, uplink: new_is_uplink }, timeout_ms)
@@ -193,7 +191,7 @@ pub unsafe extern "C" fn dap_link_manager_stream_delete_sync(
     addr: *mut dap_stream_node_addr_t,
     timeout_ms: u32,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_stream_delete_sync", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_stream_delete_sync", {
         // SAFETY: NULL or readable.
         let Some(a) = (unsafe { valid_addr(addr) }) else { return code(DAP_LM_ERR_INVALID_ARGUMENT) };
         run(Op::StreamDelete { addr: a }, timeout_ms)
@@ -208,7 +206,7 @@ pub unsafe extern "C" fn dap_link_manager_accounting_link_in_net_sync(
     ok: bool,
     timeout_ms: u32,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_accounting_link_in_net_sync", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_accounting_link_in_net_sync", {
         // SAFETY: NULL or readable.
         let Some(a) = (unsafe { valid_addr(addr) }) else { return code(DAP_LM_ERR_INVALID_ARGUMENT) };
         run(Op::Accounting { net: net_id, addr: a, ok }, timeout_ms)
@@ -218,7 +216,7 @@ pub unsafe extern "C" fn dap_link_manager_accounting_link_in_net_sync(
 /// Wait until everything this thread queued before has been applied and published.
 #[no_mangle]
 pub extern "C" fn dap_link_manager_sync(timeout_ms: u32) -> c_int {
-    ffi_boundary!("dap_link_manager_sync", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_sync", {
         match api::barrier(timeout(timeout_ms)) {
             Ok(_) => code(DAP_LM_OK),
             Err(e) => err(e),
@@ -229,9 +227,7 @@ pub extern "C" fn dap_link_manager_sync(timeout_ms: u32) -> c_int {
 /// The manager's active flag after every earlier call of this thread applied.
 #[no_mangle]
 pub unsafe extern "C" fn dap_link_manager_get_condition_sync(out: *mut bool, timeout_ms: u32) -> c_int {
-    ffi_boundary!("dap_link_manager_get_condition_sync", code(DAP_LM_ERR_INTERNAL), {
-        query(timeout_ms, out, |v| Some(v.active))
-    })
+    ffi_result!("dap_link_manager_get_condition_sync", { query(timeout_ms, out, |v| Some(v.active)) })
 }
 
 /// The net's active flag: NOT_FOUND for an unknown net.
@@ -241,7 +237,7 @@ pub unsafe extern "C" fn dap_link_manager_get_net_condition_sync(
     out: *mut bool,
     timeout_ms: u32,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_get_net_condition_sync", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_get_net_condition_sync", {
         query(timeout_ms, out, |v| v.net(net_id).map(|n| n.active))
     })
 }
@@ -249,7 +245,7 @@ pub unsafe extern "C" fn dap_link_manager_get_net_condition_sync(
 /// `links_count`: NOT_FOUND for an unknown net.
 #[no_mangle]
 pub unsafe extern "C" fn dap_link_manager_links_count_sync(net_id: u64, out: *mut usize, timeout_ms: u32) -> c_int {
-    ffi_boundary!("dap_link_manager_links_count_sync", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_links_count_sync", {
         query(timeout_ms, out, |v| v.net(net_id).map(|_| v.links_count(net_id)))
     })
 }
@@ -261,7 +257,7 @@ pub unsafe extern "C" fn dap_link_manager_required_links_count_sync(
     out: *mut usize,
     timeout_ms: u32,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_required_links_count_sync", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_required_links_count_sync", {
         query(timeout_ms, out, |v| v.net(net_id).map(|_| v.required_links_count(net_id)))
     })
 }
@@ -273,7 +269,7 @@ pub unsafe extern "C" fn dap_link_manager_needed_links_count_sync(
     out: *mut usize,
     timeout_ms: u32,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_needed_links_count_sync", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_needed_links_count_sync", {
         query(timeout_ms, out, |v| v.net(net_id).map(|_| v.needed_links_count(net_id)))
     })
 }
@@ -285,7 +281,7 @@ pub unsafe extern "C" fn dap_link_manager_established_uplinks_count_sync(
     out: *mut usize,
     timeout_ms: u32,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_established_uplinks_count_sync", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_established_uplinks_count_sync", {
         query(timeout_ms, out, |v| v.net(net_id).map(|_| v.established_uplinks_count(net_id)))
     })
 }
@@ -298,7 +294,7 @@ pub unsafe extern "C" fn dap_link_manager_link_find_sync(
     out: *mut bool,
     timeout_ms: u32,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_link_find_sync", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_link_find_sync", {
         // SAFETY: NULL or readable.
         let Some(a) = (unsafe { valid_addr(addr) }) else { return code(DAP_LM_ERR_INVALID_ARGUMENT) };
         query(timeout_ms, out, |v| Some(v.link_find(a, net_id)))
@@ -312,7 +308,7 @@ pub unsafe extern "C" fn dap_link_manager_link_is_established_sync(
     out: *mut bool,
     timeout_ms: u32,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_link_is_established_sync", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_link_is_established_sync", {
         // SAFETY: NULL or readable.
         let Some(a) = (unsafe { valid_addr(addr) }) else { return code(DAP_LM_ERR_INVALID_ARGUMENT) };
         query(timeout_ms, out, |v| Some(v.link_is_established(a)))
@@ -328,7 +324,7 @@ pub unsafe extern "C" fn dap_link_manager_get_net_links_addrs_sync(
     out: *mut *mut dap_lm_net_links,
     timeout_ms: u32,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_get_net_links_addrs_sync", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_get_net_links_addrs_sync", {
         query(timeout_ms, out, |v| {
             net_links(v, net_id, established_only).map(|r| dap_lm_net_links::boxed(net_id, r, v.taken_ns))
         })
@@ -344,7 +340,7 @@ pub unsafe extern "C" fn dap_link_manager_get_ignored_addrs_sync(
     out_count: *mut usize,
     timeout_ms: u32,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_get_ignored_addrs_sync", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_get_ignored_addrs_sync", {
         if out_count.is_null() {
             return code(DAP_LM_ERR_INVALID_ARGUMENT);
         }
@@ -372,7 +368,7 @@ pub unsafe extern "C" fn dap_link_manager_link_snapshot_sync(
     out: *mut *mut dap_lm_link_snapshot,
     timeout_ms: u32,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_link_snapshot_sync", code(DAP_LM_ERR_INTERNAL), {
+    ffi_result!("dap_link_manager_link_snapshot_sync", {
         // SAFETY: NULL or readable.
         let Some(a) = (unsafe { valid_addr(addr) }) else { return code(DAP_LM_ERR_INVALID_ARGUMENT) };
         query(timeout_ms, out, |v| link_snapshot_of(v, a))
@@ -385,7 +381,5 @@ pub unsafe extern "C" fn dap_link_manager_nets_snapshot_sync(
     out: *mut *mut dap_lm_nets_snapshot,
     timeout_ms: u32,
 ) -> c_int {
-    ffi_boundary!("dap_link_manager_nets_snapshot_sync", code(DAP_LM_ERR_INTERNAL), {
-        query(timeout_ms, out, |v| Some(nets_snapshot_of(v)))
-    })
+    ffi_result!("dap_link_manager_nets_snapshot_sync", { query(timeout_ms, out, |v| Some(nets_snapshot_of(v))) })
 }

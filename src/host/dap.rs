@@ -375,9 +375,12 @@ impl log::Log for SdkLogger {
     fn flush(&self) {}
 }
 
-/// Install the SDK logger (once per process; later calls are no-ops).
+/// Install the SDK logger (once per process; later calls cost one atomic load).
 pub fn install_logger() {
-    if log::set_logger(&LOGGER).is_ok() {
-        log::set_max_level(log::LevelFilter::Trace);
-    }
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if log::set_logger(&LOGGER).is_ok() {
+            log::set_max_level(log::LevelFilter::Trace);
+        }
+    });
 }
