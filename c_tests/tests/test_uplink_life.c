@@ -484,6 +484,59 @@ static void test_accounting_refused_permanent(void)
     teardown(c);
 }
 
+/* stream_replace up -> down on a link with a client: client back to BEGIN, DISCONNECTED (§5). */
+static void test_stream_replace_uplink_to_downlink(void)
+{
+    dap_cluster_t *c = setup();
+    REQUIRE(c);
+    REQUIRE(lm_connect_uplink(A, NET));
+    uint64_t id = lm_client_id(A);
+    CHECK_INT(lm_stream_add(A, true), 0);
+    lm_accounting(NET, A, true);
+    lm_settle();
+    CHECK_INT(lm_journal_count_exact("go_stage %" PRIu64 " %d %s", id, STAGE_BEGIN, lm_a(A)), 0);
+    lm_stream_replace(A, false);
+    lm_settle();
+    CHECK_INT(lm_journal_count_exact("go_stage %" PRIu64 " %d %s", id, STAGE_BEGIN, lm_a(A)), 1);
+    lm_link_info_t li;
+    CHECK(lm_link(A, &li));
+    CHECK(!li.is_uplink);
+    CHECK_INT(li.state, LINK_STATE_DISCONNECTED);
+    CHECK(sdk_cluster_has(c, A)); /* still counted, now as a downlink */
+    CHECK_INT(dap_link_manager_established_uplinks_count(NET), 0);
+    size_t up = 9, down = 9;
+    free(dap_link_manager_get_net_links_addrs(NET, &up, &down, false));
+    CHECK_INT(up, 0);
+    CHECK_INT(down, 1);
+    teardown(c);
+}
+
+/* With max_attempts_num 3, failed attempts are counted and a successful connect resets them (§7). */
+static void test_attempts_counted_and_reset(void)
+{
+    lm_begin();
+    sdk_config_set("link_manager", "max_attempts_num", "3");
+    sdk_config_set("link_manager", "reconnect_delay", "30");
+    REQUIRE(lm_init() == 0);
+    dap_cluster_t *c = lm_net_on(NET, "net", 1);
+    char host[64];
+    lm_host_of(A, host, sizeof(host));
+    sdk_net_script(host, LM_PORT, SDK_NET_REFUSE, 0, true);
+    CHECK_INT(lm_create(A, NET), 0);
+    CHECK_INT(lm_wake_up(), DAP_LM_OK);
+    lm_settle();
+    lm_link_info_t li;
+    CHECK(lm_link(A, &li) && li.attempts == 1 && li.state == LINK_STATE_DISCONNECTED);
+    CHECK_INT(lm_count(EV_DISCONNECTED, A, 0), 0); /* not the last attempt yet */
+    sdk_net_script(host, LM_PORT, SDK_NET_ACCEPT, 0, false);
+    CHECK_INT(dap_link_manager_test_clock_advance((DELAY + 1) * LM_SEC), DAP_LM_OK);
+    CHECK_INT(lm_wake_up(), DAP_LM_OK);
+    lm_settle();
+    CHECK(lm_established(A));
+    CHECK(lm_link(A, &li) && li.attempts == 0);
+    teardown(c);
+}
+
 int main(void)
 {
     LM_RUN(test_link_create_codes);
@@ -498,5 +551,7 @@ int main(void)
     LM_RUN(test_wake_up_client_not_at_begin_and_no_info_with_port);
     LM_RUN(test_error_not_last_on_unestablished_member);
     LM_RUN(test_accounting_refused_permanent);
+    LM_RUN(test_stream_replace_uplink_to_downlink);
+    LM_RUN(test_attempts_counted_and_reset);
     return lm_summary("test_uplink_life");
 }
