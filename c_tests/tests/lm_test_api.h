@@ -125,13 +125,14 @@ static pthread_mutex_t lmt_wd_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t lmt_wd_cond = PTHREAD_COND_INITIALIZER;
 static uint64_t lmt_wd_deadline_ms; /* 0 = disarmed */
 static char lmt_wd_phase[128];
-static int lmt_wd_started;
+static int lmt_wd_started, lmt_wd_stop;
+static pthread_t lmt_wd_thread;
 
 static void *lmt_watchdog_main(void *unused)
 {
     (void)unused;
     pthread_mutex_lock(&lmt_wd_lock);
-    for (;;) {
+    while (!lmt_wd_stop) {
         uint64_t now = lmt_now_ms();
         if (lmt_wd_deadline_ms && now >= lmt_wd_deadline_ms) {
             fprintf(stderr, "FAIL WATCHDOG: phase '%s' did not finish in time (deadlock or hang)\n", lmt_wd_phase);
@@ -147,6 +148,7 @@ static void *lmt_watchdog_main(void *unused)
         }
         pthread_cond_timedwait(&lmt_wd_cond, &lmt_wd_lock, &ts);
     }
+    pthread_mutex_unlock(&lmt_wd_lock);
     return NULL;
 }
 
@@ -155,13 +157,8 @@ static void LMT_UNUSED lmt_watchdog_arm(unsigned seconds, const char *phase)
 {
     pthread_mutex_lock(&lmt_wd_lock);
     if (!lmt_wd_started) {
-        pthread_t t;
-        pthread_attr_t a;
-        pthread_attr_init(&a);
-        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-        if (pthread_create(&t, &a, lmt_watchdog_main, NULL) != 0)
+        if (pthread_create(&lmt_wd_thread, NULL, lmt_watchdog_main, NULL) != 0)
             abort();
-        pthread_attr_destroy(&a);
         lmt_wd_started = 1;
     }
     lmt_wd_deadline_ms = lmt_now_ms() + (uint64_t)seconds * 1000u * lmt_time_scale();
@@ -175,6 +172,18 @@ static void LMT_UNUSED lmt_watchdog_disarm(void)
     pthread_mutex_lock(&lmt_wd_lock);
     lmt_wd_deadline_ms = 0;
     pthread_mutex_unlock(&lmt_wd_lock);
+}
+
+/* Stop and join the watchdog thread (at the end, so leak checkers see no live thread). */
+static void LMT_UNUSED lmt_watchdog_stop(void)
+{
+    pthread_mutex_lock(&lmt_wd_lock);
+    int started = lmt_wd_started;
+    lmt_wd_stop = 1;
+    pthread_cond_broadcast(&lmt_wd_cond);
+    pthread_mutex_unlock(&lmt_wd_lock);
+    if (started)
+        pthread_join(lmt_wd_thread, NULL);
 }
 
 /* Poll `cond` every millisecond for up to `ms` (times the scale); evaluates to its last value. */
@@ -380,7 +389,7 @@ static uint64_t LMT_UNUSED lmt_per_type(const struct dap_lm_stats *s, const char
 
 static int LMT_UNUSED lmt_finish(const char *name)
 {
-    lmt_watchdog_disarm();
+    lmt_watchdog_stop();
     int f = atomic_load(&lmt_failures);
     if (sdk_misuse_count()) { /* the library used the SDK wrongly (client after delete_mt, ...) */
         fprintf(stderr, "FAIL: %zu SDK misuse(s) reported by the stand-in\n", sdk_misuse_count());
