@@ -90,7 +90,9 @@ pub fn submit(op: Op, mode: Mode) -> Outcome {
         m => m,
     };
     let prio = priority_of(&op);
-    let exempt = op.is_fact() || prio == Priority::Critical;
+    // The actor thread never waits for room nor is refused: it is the only consumer, so waiting would
+    // stall it, and what a callback queues is bounded by the callback itself (CONTRACT.md §10).
+    let exempt = op.is_fact() || prio == Priority::Critical || on_actor_thread();
     let timeout = match &mode {
         Mode::Wait(Some(t)) => *t,
         _ => rt.cfg.sync_timeout,
@@ -161,7 +163,7 @@ pub fn then_view(f: Box<dyn FnOnce(Outcome) + Send>) -> Outcome {
     rt.metrics.async_calls.fetch_add(1, Relaxed);
     let deadline = Instant::now() + rt.cfg.sync_timeout;
     let msg = Msg::Barrier { sink: Sink::Then(f), queued_ns: rt.mono_ns() };
-    push(rt, Priority::Normal, msg, false, deadline, "async_query").map(|_| 0)
+    push(rt, Priority::Normal, msg, on_actor_thread(), deadline, "async_query").map(|_| 0)
 }
 
 fn push(rt: &Runtime, prio: Priority, msg: Msg, exempt: bool, deadline: Instant, name: &str) -> Outcome {
