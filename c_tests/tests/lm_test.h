@@ -145,6 +145,19 @@ static LM_UNUSED void lm__cleanup_after_test(void)
         fprintf(stderr, "%s %s\n", g_lm_test_failures ? "FAIL" : "PASS", #fn);                                         \
     } while (0)
 
+/* A test of a property the lock-based baseline lacks by design (it keeps the C version's locking: node
+ * callbacks run with its links lock held, reader-preferring rwlocks): against the baseline it is
+ * reported as skipped, with the reason. */
+#if LM_NEW_API
+#define LM_RUN_RUST(fn, why) LM_RUN(fn)
+#else
+#define LM_RUN_RUST(fn, why)                                                                                           \
+    do {                                                                                                               \
+        (void)fn;                                                                                                      \
+        fprintf(stderr, "SKIP %s (legacy baseline: %s)\n", #fn, why);                                                  \
+    } while (0)
+#endif
+
 static LM_UNUSED int lm_summary(const char *program)
 {
     fprintf(stderr, "%s: %d failed check(s)\n", program, g_lm_failures);

@@ -628,7 +628,7 @@ int main(void)
     LM_RUN(test_deinit_and_reinit);
     LM_RUN(test_deinit_answers_waiting_callers);
     LM_RUN(test_callbacks_written_through_get_default);
-    LM_RUN(test_getters_and_events_never_wait);
-    LM_RUN(test_deinit_while_busy_answers_waiters);
+    LM_RUN_RUST(test_getters_and_events_never_wait, "getters take the links lock its thread holds in callbacks");
+    LM_RUN_RUST(test_deinit_while_busy_answers_waiters, "add_net runs on the caller's thread: it never waits");
     return lm_summary("test_lifecycle_nets");
 }
