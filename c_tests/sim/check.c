@@ -1,4 +1,5 @@
 /* Invariants checked while the simulation runs (main thread). */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "sim.h"
@@ -40,6 +41,41 @@ size_t check_healthy_available(int net_index)
     return available;
 }
 
+/* What a failure report needs to tell the library's fault from the sim's: every link of the net. */
+static void dump_net_links(int ni, uint64_t now)
+{
+    sim_net_t *n = &g_sim.nets[ni];
+    static const char *const states[] = {"DISCONNECTED", "CONNECTING", "ESTABLISHED"};
+    uint64_t asked = atomic_load(&n->last_request_ms), balanced = atomic_load(&n->last_balanced_ms);
+    fprintf(stderr,
+            "node_sim: %s below target at %.1f s; link_request %lu times, last at %.1f s; last balancing at %.1f s: "
+            "needed %u, in flight %u, created %u; its links:\n",
+            n->name, (double)(now - g_sim.start_ms) / 1000.0, atomic_load(&n->requests),
+            asked ? (double)(asked - g_sim.start_ms) / 1000.0 : -1.0,
+            balanced ? (double)(balanced - g_sim.start_ms) / 1000.0 : -1.0, atomic_load(&n->last_needed),
+            atomic_load(&n->last_inflight), atomic_load(&n->last_created));
+    for (size_t i = 0; i < g_sim.peer_count; i++) {
+        sim_peer_t *p = &g_sim.peers[i];
+        if (!dap_link_manager_link_find(&p->addr, n->id))
+            continue;
+        struct dap_lm_link_snapshot *s = NULL;
+        if (dap_link_manager_link_snapshot(&p->addr, &s) != DAP_LM_OK)
+            continue;
+        uint64_t up, down;
+        population_streams_of(p, &up, &down);
+        char addr[SDK_ADDR_STRLEN];
+        fprintf(stderr,
+                "  %s %-14s %-9s%s %-12s attempts %u client %d uplink %d destroyed %d clusters %zu member %d "
+                "stream %s start_after %llu\n",
+                sdk_addr_str(p->addr.uint64, addr), p->host, profile_name(p->profile), p->permanent ? "*" : " ",
+                states[s->state <= LINK_STATE_ESTABLISHED ? s->state : 0], s->attempts_count, s->has_client,
+                s->is_uplink, s->stream_is_destroyed, s->active_clusters_count,
+                sdk_cluster_has(n->cluster, p->addr.uint64), up ? "up" : down ? "down" : "none",
+                (unsigned long long)s->start_after);
+        dap_lm_link_snapshot_free(s);
+    }
+}
+
 /* A net on for longer than the settle window, below its target for all of that window, while enough
  * healthy peers were there to dial: the manager stopped asking for links or lost them (no cause). */
 void check_below_target(uint64_t now)
@@ -48,6 +84,8 @@ void check_below_target(uint64_t now)
     for (unsigned i = 0; i < g_sim.opt.nets; i++) {
         sim_net_t *n = &g_sim.nets[i];
         size_t links = dap_link_manager_links_count(n->id);
+        if (links >= n->min_links && !n->reached_ms)
+            n->reached_ms = now;
         if (!atomic_load(&n->on) || links >= n->min_links) {
             n->last_ok_ms = now;
             n->below_flagged = false;
@@ -65,6 +103,7 @@ void check_below_target(uint64_t now)
             continue; /* a cause: the population ran out of peers worth dialing */
         n->below_flagged = true;
         n->below_violations++;
+        dump_net_links((int)i, now);
         sim_record("%s below target for %.1f s: links %zu/%u, established %zu, needed %zu, %zu healthy "
                          "peers available",
                          n->name, (double)(now - since) / 1000.0, links, n->min_links,
@@ -135,4 +174,60 @@ unsigned check_permanent_links(unsigned *tracked)
     *tracked = (unsigned)len;
     free(list);
     return lost;
+}
+
+/* On the library's thread, after everything queued before was applied: every member of the net's
+ * primary cluster must have a link record (the library alone adds and removes members). */
+static void on_net_links(int rc, const struct dap_lm_net_links *r, void *arg)
+{
+    sim_net_t *n = arg;
+    if (rc == DAP_LM_ERR_SHUTTING_DOWN)
+        return;
+    if (!sim_expect("dap_link_manager_get_net_links_addrs_async (completion)", NULL, rc, DAP_LM_OK) || !r)
+        return;
+    size_t members = sdk_cluster_size(n->cluster);
+    size_t listed = r->uplinks_count + r->downlinks_count;
+    atomic_fetch_add(&g_sim.c.consistency_checks, 1);
+    if (listed != members) {
+        atomic_fetch_add(&g_sim.c.consistency_failures, 1);
+        sim_record("%s: %zu members in the primary cluster, %zu of them with a link record", n->name, members,
+                   listed);
+    }
+}
+
+void check_members_have_links(void)
+{
+    for (unsigned i = 0; i < g_sim.opt.nets; i++) {
+        sim_net_t *n = &g_sim.nets[i];
+        sim_expect("dap_link_manager_get_net_links_addrs_async", NULL,
+                   dap_link_manager_get_net_links_addrs_async(n->id, false, on_net_links, n), DAP_LM_OK);
+    }
+}
+
+/* After the stream layer reported its last deletes: an inbound peer with no stream left must have no
+ * link record (FIX-GHOST-DOWNLINK, CONTRACT.md §5). */
+unsigned check_ghost_downlinks(void)
+{
+    unsigned ghosts = 0;
+    for (size_t i = 0; i < g_sim.peer_count; i++) {
+        sim_peer_t *p = &g_sim.peers[i];
+        if (p->profile != PROFILE_INBOUND)
+            continue;
+        uint64_t up, down;
+        population_streams_of(p, &up, &down);
+        if (down)
+            continue;
+        struct dap_lm_link_snapshot *s = NULL;
+        int rc = dap_link_manager_link_snapshot_sync(&p->addr, &s, 10000);
+        if (rc == DAP_LM_OK) {
+            ghosts++;
+            atomic_fetch_add(&g_sim.c.consistency_failures, 1);
+            sim_record("ghost link: inbound peer %s has no stream left but a link record (client %d, clusters %zu)",
+                       p->host, s->has_client, s->active_clusters_count);
+        } else if (rc != DAP_LM_ERR_NOT_FOUND) {
+            sim_expect("dap_link_manager_link_snapshot_sync", p, rc, DAP_LM_OK);
+        }
+        dap_lm_link_snapshot_free(s);
+    }
+    return ghosts;
 }

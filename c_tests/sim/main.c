@@ -97,7 +97,7 @@ static const sim_options_t s_defaults = {
     .nets = 3,
     .peers = 500,
     .seconds = 30,
-    .settle_seconds = 10,
+    .settle_seconds = 15,
     .seed = 1,
     .refuse_rate = 0.15,
     .flap_rate = 0.05,
@@ -254,7 +254,8 @@ static void *net_loader(void *arg)
     return NULL;
 }
 
-static int setup_nets(void)
+/* Before init: the callbacks read the net table from the library's thread, so it is complete first. */
+static int prepare_nets(void)
 {
     for (unsigned i = 0; i < g_sim.opt.nets; i++) {
         sim_net_t *n = &g_sim.nets[i];
@@ -267,6 +268,11 @@ static int setup_nets(void)
         if (!n->cluster)
             return -1;
     }
+    return 0;
+}
+
+static int load_nets(void)
+{
     pthread_t loaders[SIM_MAX_NETS];
     for (unsigned i = 0; i < g_sim.opt.nets; i++)
         if (pthread_create(&loaders[i], NULL, net_loader, &g_sim.nets[i]) != 0)
@@ -359,20 +365,25 @@ int main(int argc, char **argv)
     snprintf(value, sizeof(value), "%u", o->max_attempts);
     sdk_config_set("link_manager", "max_attempts_num", value);
 
-    if (population_build() != 0) {
+    if (population_build() != 0 || prepare_nets() != 0) {
         fprintf(stderr, "node_sim: out of memory\n");
+        for (unsigned i = 0; i < o->nets; i++)
+            sdk_cluster_free(g_sim.nets[i].cluster);
         population_free();
+        sdk_config_clear();
         return 2;
     }
     int rc = dap_link_manager_init(&g_sim_callbacks);
     if (rc != 0) {
         fprintf(stderr, "node_sim: dap_link_manager_init returned %d\n", rc);
+        for (unsigned i = 0; i < o->nets; i++)
+            sdk_cluster_free(g_sim.nets[i].cluster);
         population_free();
         sdk_config_clear();
         return 2;
     }
     g_sim.start_ms = sim_now_ms();
-    bool setup_ok = setup_nets() == 0 && node_start() == 0 && world_start() == 0;
+    bool setup_ok = load_nets() == 0 && node_start() == 0 && world_start() == 0;
     if (setup_ok) {
         print_start();
         for (unsigned s = 1; s <= o->seconds; s++) {
@@ -381,6 +392,7 @@ int main(int argc, char **argv)
             check_below_target(sim_now_ms());
             unsigned tracked;
             check_permanent_links(&tracked);
+            check_members_have_links();
             /* The stand-in journals every SDK call for tests that read it; the sim never does, so keep it small. */
             sdk_journal_clear();
         }
@@ -396,6 +408,10 @@ int main(int argc, char **argv)
 
     sim_verdicts_t v = {0};
     check_permanent_links(&v.permanent_tracked);
+    check_ghost_downlinks();
+    check_members_have_links();
+    /* The completions above run before this returns: they were queued first. */
+    sim_expect("dap_link_manager_sync(main)", NULL, dap_link_manager_sync(10000), DAP_LM_OK);
     v.permanent_lost = g_sim.permanent_lost;
     struct dap_lm_stats st;
     memset(&st, 0, sizeof(st));
@@ -434,9 +450,10 @@ int main(int argc, char **argv)
     v.permanent_ok = v.permanent_lost == 0;
     v.api_ok = g_sim.api_unexpected == 0;
     v.callbacks_ok = g_sim.anomalies == 0;
+    v.consistency_ok = atomic_load(&g_sim.c.consistency_failures) == 0;
     v.misuse_ok = v.misuse == 0;
     v.panics_ok = v.panics == 0;
-    bool pass = setup_ok && v.below_target_ok && v.permanent_ok && v.api_ok && v.callbacks_ok && v.leaks_ok &&
+    bool pass = setup_ok && v.below_target_ok && v.permanent_ok && v.api_ok && v.callbacks_ok && v.consistency_ok && v.leaks_ok &&
                 v.misuse_ok && v.panics_ok;
     report_summary(&v, pass, elapsed);
 

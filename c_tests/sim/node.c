@@ -157,25 +157,39 @@ static bool in_sorted(const uint64_t *v, size_t n, uint64_t x)
     return n && bsearch(&x, v, n, sizeof(*v), cmp_u64);
 }
 
-/* Links this balancer made that are still on their way (dialing, or up but not yet accounted): a
- * real balancer does not ask for more nodes while its last answer is still connecting, otherwise
- * every links-request pass during a slow dial would add `needed` more links. */
-static size_t links_in_flight(sim_net_t *n)
+static bool announce_pending(const sim_peer_t *p, int ni)
 {
+    pthread_mutex_lock(&s_chan_lock);
+    bool pending = p->announce_pending & (UINT32_C(1) << ni);
+    pthread_mutex_unlock(&s_chan_lock);
+    return pending;
+}
+
+/* Links this balancer made that are still on their way: dialing (for at most 2.5 s), or
+ * up with their ANNOUNCE reply still to come. A real balancer does not ask for more nodes while its
+ * last answer is still connecting, otherwise every links-request pass during a slow dial adds `needed`
+ * more links. A link that is up but was refused, or that keeps redialing, is not on its way. */
+static size_t links_in_flight(int ni, uint64_t now)
+{
+    sim_net_t *n = &g_sim.nets[ni];
+    const uint64_t window = 2500; /* past the slowest healthy answer (2 s): a silent peer stops blocking */
     size_t inflight = 0;
     for (size_t i = 0; i < g_sim.peer_count; i++) {
-        if (!n->created[i])
+        if (!n->created_ms[i])
             continue;
         sim_peer_t *p = &g_sim.peers[i];
         if (!dap_link_manager_link_find(&p->addr, n->id)) {
-            n->created[i] = false;
+            n->created_ms[i] = 0;
             continue;
         }
         if (sdk_cluster_has(n->cluster, p->addr.uint64))
             continue;
         struct dap_lm_link_snapshot *s = NULL;
         if (dap_link_manager_link_snapshot(&p->addr, &s) == DAP_LM_OK) {
-            inflight += s->state != LINK_STATE_DISCONNECTED;
+            if (s->state == LINK_STATE_ESTABLISHED)
+                inflight += announce_pending(p, ni);
+            else if (s->state == LINK_STATE_CONNECTING)
+                inflight += now - n->created_ms[i] < window;
             dap_lm_link_snapshot_free(s);
         }
     }
@@ -189,7 +203,11 @@ static void balance_net(int ni)
     if (!atomic_load(&n->on))
         return;
     size_t needed = dap_link_manager_needed_links_count(n->id);
-    size_t inflight = links_in_flight(n);
+    size_t inflight = links_in_flight(ni, sim_now_ms());
+    atomic_store(&n->last_balanced_ms, sim_now_ms());
+    atomic_store(&n->last_needed, (unsigned)needed);
+    atomic_store(&n->last_inflight, (unsigned)inflight);
+    atomic_store(&n->last_created, 0u);
     if (needed <= inflight)
         return;
     size_t want = needed - inflight;
@@ -228,7 +246,8 @@ static void balance_net(int ni)
             continue;
         atomic_fetch_add(&g_sim.c.link_creates, 1);
         atomic_store(&p->dialed, true);
-        n->created[p - g_sim.peers] = true;
+        n->created_ms[p - g_sim.peers] = sim_now_ms();
+        atomic_fetch_add(&n->last_created, 1u);
         want--;
         if (p->permanent) {
             /* A switch in between may have released it legitimately: track it only if none happened. */
@@ -346,6 +365,8 @@ static int cb_link_request(uint64_t net_id)
         sim_anomaly("link_request for unknown net 0x%llx", (unsigned long long)net_id);
         return -1;
     }
+    atomic_fetch_add(&g_sim.nets[ni].requests, 1);
+    atomic_store(&g_sim.nets[ni].last_request_ms, sim_now_ms());
     /* Queue only (never block the library's thread); one pending request per net is enough. */
     if (!atomic_exchange(&g_sim.nets[ni].request_pending, true)) {
         pthread_mutex_lock(&s_bal_lock);
@@ -397,7 +418,7 @@ int node_start(void)
     for (size_t i = 0; i < g_sim.peer_count; i++)
         s_order[i] = (uint32_t)i;
     for (unsigned i = 0; i < g_sim.opt.nets; i++)
-        if (!(g_sim.nets[i].created = calloc(g_sim.peer_count, sizeof(bool))))
+        if (!(g_sim.nets[i].created_ms = calloc(g_sim.peer_count, sizeof(uint64_t))))
             return -1;
     if (pthread_create(&s_chan_thread, NULL, channel_main, NULL) != 0)
         return -1;
@@ -434,8 +455,8 @@ void node_free(void)
     free(s_order);
     s_order = NULL;
     for (unsigned i = 0; i < g_sim.opt.nets; i++) {
-        free(g_sim.nets[i].created);
-        g_sim.nets[i].created = NULL;
+        free(g_sim.nets[i].created_ms);
+        g_sim.nets[i].created_ms = NULL;
     }
     pthread_cond_destroy(&s_chan_cond);
     pthread_cond_destroy(&s_bal_cond);

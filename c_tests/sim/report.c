@@ -110,17 +110,23 @@ char *report_final_nets(void)
         int idx = sim_net_index(ni->net_id);
         const char *name = idx >= 0 ? g_sim.nets[idx].name : "?";
         size_t hot = hot_size(ni->net_id);
+        /* time from start until the net first had its target of links: bring-up speed */
+        double reached = idx >= 0 && g_sim.nets[idx].reached_ms
+                             ? (double)(g_sim.nets[idx].reached_ms - g_sim.start_ms) / 1000.0
+                             : -1.0;
         if (g_sim.opt.json)
             bprintf(&b,
                     "%s{\"net\":\"%s\",\"id\":%llu,\"active\":%s,\"min\":%u,\"links\":%zu,\"uplinks_cached\":%zu,"
-                    "\"needed\":%zu,\"established\":%zu,\"clusters\":%zu,\"hot\":%zu}",
+                    "\"needed\":%zu,\"established\":%zu,\"clusters\":%zu,\"hot\":%zu,\"reached_target_s\":%.0f}",
                     i ? "," : "", name, (unsigned long long)ni->net_id, ni->active ? "true" : "false", ni->min_links,
                     ni->links_count, ni->uplinks_cached, ni->needed_links, ni->established_uplinks,
-                    ni->clusters_count, hot);
+                    ni->clusters_count, hot, reached);
         else
-            bprintf(&b, "  %s (id %llu) %s: links %zu/%u, established uplinks %zu, needed %zu, hot list %zu\n", name,
-                    (unsigned long long)ni->net_id, ni->active ? "on" : "OFF", ni->links_count, ni->min_links,
-                    ni->established_uplinks, ni->needed_links, hot);
+            bprintf(&b,
+                    "  %s (id %llu) %s: links %zu/%u, established uplinks %zu, needed %zu, hot list %zu, target first "
+                    "met at %.0f s\n",
+                    name, (unsigned long long)ni->net_id, ni->active ? "on" : "OFF", ni->links_count, ni->min_links,
+                    ni->established_uplinks, ni->needed_links, hot, reached);
     }
     bprintf(&b, "%s", g_sim.opt.json ? "]" : "");
     dap_lm_nets_snapshot_free(snap);
@@ -169,6 +175,8 @@ static void summary_text(buf_t *b, const sim_verdicts_t *v, bool pass, double el
             g_sim.api_unexpected);
     bprintf(b, "  callbacks      %s (%u calls with arguments the contract rules out)\n",
             v->callbacks_ok ? "ok  " : "FAIL", g_sim.anomalies);
+    bprintf(b, "  consistency    %s (%lu checks that cluster members have link records, no ghost links; %lu failed)\n",
+            v->consistency_ok ? "ok  " : "FAIL", C(consistency_checks), C(consistency_failures));
     bprintf(b,
             "  leaks          %s (after deinit: %zu clients live, %zu uplink streams, %zu downlinks of linked peers "
             "left open; sim closed %zu of its own)\n",
@@ -225,12 +233,12 @@ static void summary_json(buf_t *b, const sim_verdicts_t *v, bool pass, double el
             "\"invariants\":{\"below_target\":{\"ok\":%s,\"episodes\":%u,\"settle_s\":%u},"
             "\"permanent\":{\"ok\":%s,\"tracked\":%u,\"lost\":%u},"
             "\"api_results\":{\"ok\":%s,\"calls\":%lu,\"unexpected\":%u},\"callbacks\":{\"ok\":%s,\"anomalies\":%u},"
-            "\"leaks\":{\"ok\":%s,\"clients_live\":%zu,\"uplink_streams\":%zu,\"downlinks_left_open\":%zu,"
+            "\"consistency\":{\"ok\":%s,\"checks\":%lu,\"failed\":%lu},\"leaks\":{\"ok\":%s,\"clients_live\":%zu,\"uplink_streams\":%zu,\"downlinks_left_open\":%zu,"
             "\"sim_closed\":%zu},\"sdk_misuse\":{\"ok\":%s,\"count\":%zu},\"panics\":{\"ok\":%s,\"count\":%llu}},",
             v->below_target_ok ? "true" : "false", below, o->settle_seconds, v->permanent_ok ? "true" : "false",
             v->permanent_tracked, v->permanent_lost, v->api_ok ? "true" : "false", C(api_calls), g_sim.api_unexpected,
-            v->callbacks_ok ? "true" : "false", g_sim.anomalies,
-            v->leaks_ok ? "true" : "false", v->clients_live, v->uplink_streams_left, v->downlinks_left_open,
+            v->callbacks_ok ? "true" : "false", g_sim.anomalies, v->consistency_ok ? "true" : "false",
+            C(consistency_checks), C(consistency_failures), v->leaks_ok ? "true" : "false", v->clients_live, v->uplink_streams_left, v->downlinks_left_open,
             v->downlinks_sim_closed, v->misuse_ok ? "true" : "false", v->misuse, v->panics_ok ? "true" : "false",
             (unsigned long long)v->panics);
     bprintf(b, "\"failures\":[");

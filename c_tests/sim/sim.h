@@ -62,17 +62,23 @@ typedef struct sim_peer {
 typedef struct sim_net {
     uint64_t id;
     uint32_t min_links;
-    char name[8];
+    char name[16];
     dap_cluster_t *cluster;
     atomic_bool on;               /* the sim's intent: switched on (after set_net_condition returned) */
     atomic_bool request_pending;  /* a link_request is queued to the balancer */
     uint64_t epoch;               /* bumped by every switch (sim.perm_lock) */
     atomic_uint_fast64_t on_since_ms;
 
-    /* balancer thread only: peers whose link it created in this net */
-    bool *created;
+    /* the balancer's last decision, for failure reports */
+    atomic_ulong requests;
+    atomic_uint_fast64_t last_request_ms, last_balanced_ms;
+    atomic_uint last_needed, last_inflight, last_created;
+
+    /* balancer thread only: when it created each peer's link in this net (0 never) */
+    uint64_t *created_ms;
 
     /* main thread only: below-target tracking */
+    uint64_t reached_ms; /* first time at its target, 0 never */
     uint64_t last_ok_ms;
     bool below_flagged;
     unsigned below_violations;
@@ -94,7 +100,7 @@ typedef struct sim_counters {
         announce_lost;
     atomic_ulong up_adds, up_deletes, reconnects, down_adds, down_deletes, downlinks_opened,
         downlinks_closed_by_library, connect_timeouts, client_giveups, net_switches;
-    atomic_ulong api_calls;
+    atomic_ulong api_calls, consistency_checks, consistency_failures;
 } sim_counters_t;
 
 typedef struct sim {
@@ -160,7 +166,7 @@ size_t world_close_downlinks(void);
 void report_status_line(unsigned second);
 /* Final report; `verdicts` is filled by main. */
 typedef struct sim_verdicts {
-    bool below_target_ok, permanent_ok, api_ok, callbacks_ok, leaks_ok, misuse_ok, panics_ok;
+    bool below_target_ok, permanent_ok, api_ok, callbacks_ok, consistency_ok, leaks_ok, misuse_ok, panics_ok;
     unsigned permanent_tracked, permanent_lost;
     size_t clients_live, uplink_streams_left, downlinks_left_open, downlinks_sim_closed;
     size_t misuse;
@@ -176,5 +182,7 @@ void report_summary(const sim_verdicts_t *v, bool pass, double elapsed_s);
 void check_below_target(uint64_t now_ms);
 unsigned check_permanent_links(unsigned *tracked); /* returns how many were lost */
 size_t check_healthy_available(int net_index);
+void check_members_have_links(void); /* async: results counted in sim.c.consistency_* */
+unsigned check_ghost_downlinks(void);
 
 #endif

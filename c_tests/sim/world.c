@@ -19,7 +19,8 @@ static void sleep_ms(unsigned ms)
  * The stand-in network registers an uplink's stream when the dial succeeds and unregisters it when it
  * drops; the sim registers the downlinks the peers open. This thread plays the node's stream workers:
  * every stream that appears is reported with stream_add, every one that goes away with stream_delete,
- * from a thread of their own, as in the node. Polling the registry adds at most one period of delay. */
+ * from a thread of their own, as in the node. Polling the registry adds at most one period of delay. A
+ * peer without a stream needs no report: seen_* are 0 then. */
 
 #define STREAMS_PERIOD_MS 20
 
@@ -31,15 +32,18 @@ static void report_streams(sim_peer_t *p)
         dap_link_manager_stream_delete(&p->addr);
         atomic_fetch_add(&g_sim.c.api_calls, 1);
         atomic_fetch_add(&g_sim.c.up_deletes, 1);
+        p->seen_up_uuid = 0;
     }
-    if (up && up != p->seen_up_uuid) {
+    /* The node's stream layer reports an uplink once the client's handshake is done, which the library
+     * has recorded as ESTABLISHED by then: until it has, the stream waits for the next pass. */
+    if (up && up != p->seen_up_uuid && dap_link_manager_link_is_established(&p->addr)) {
         if (p->ever_up)
             atomic_fetch_add(&g_sim.c.reconnects, 1);
         p->ever_up = true;
         sim_expect("dap_link_manager_stream_add(uplink)", p, dap_link_manager_stream_add(&p->addr, true), 0);
         atomic_fetch_add(&g_sim.c.up_adds, 1);
+        p->seen_up_uuid = up;
     }
-    p->seen_up_uuid = up;
 
     if (p->seen_down_uuid && down != p->seen_down_uuid) {
         dap_link_manager_stream_delete(&p->addr);
@@ -55,14 +59,19 @@ static void report_streams(sim_peer_t *p)
     p->seen_down_uuid = down;
 }
 
+static atomic_bool s_streams_stop; /* set once the world thread, which closes downlinks, has stopped */
+
 static void *streams_main(void *unused)
 {
     (void)unused;
-    while (!atomic_load(&g_sim.stopping)) {
+    while (!atomic_load(&s_streams_stop)) {
         for (size_t i = 0; i < g_sim.peer_count; i++)
             report_streams(&g_sim.peers[i]);
         sleep_ms(STREAMS_PERIOD_MS);
     }
+    /* A last pass: every stream the peers closed is reported, so no link is left waiting for its delete. */
+    for (size_t i = 0; i < g_sim.peer_count; i++)
+        report_streams(&g_sim.peers[i]);
     sim_expect("dap_link_manager_sync(streams)", NULL, dap_link_manager_sync(10000), DAP_LM_OK);
     return NULL;
 }
@@ -202,17 +211,6 @@ static void *world_main(void *unused)
         net_switches(&w, now);
         sleep_ms(WORLD_PERIOD_MS);
     }
-    /* Leave no net off: the final state is judged with every net on. */
-    if (w.off_net >= 0) {
-        sim_net_t *n = &g_sim.nets[w.off_net];
-        dap_link_manager_set_net_condition(n->id, true);
-        atomic_fetch_add(&g_sim.c.api_calls, 1);
-        pthread_mutex_lock(&g_sim.perm_lock);
-        n->epoch++;
-        atomic_store(&n->on_since_ms, sim_now_ms());
-        atomic_store(&n->on, true);
-        pthread_mutex_unlock(&g_sim.perm_lock);
-    }
     free(w.inbound);
     sim_expect("dap_link_manager_sync(world)", NULL, dap_link_manager_sync(10000), DAP_LM_OK);
     return NULL;
@@ -233,6 +231,7 @@ void world_stop(void)
 {
     if (s_world_started)
         pthread_join(s_world_thread, NULL);
+    atomic_store(&s_streams_stop, true);
     if (s_streams_started)
         pthread_join(s_streams_thread, NULL);
     s_world_started = s_streams_started = false;
