@@ -311,6 +311,12 @@ static bool parse_event(lm_event_t *e, char tok[][LM_TRACE_TOKEN], int ntok, cha
                 q = &k_queries[i];
         if (!q)
             return fail(err, errlen, e->line, "unknown query '%s'", nargs ? a[0] : "");
+        /* `query established <net>` (no "::" in the argument) is established_uplinks_count */
+        for (size_t i = 0;
+             q->q == Q_ESTABLISHED && nargs == 2 && !strstr(a[1], "::") && i < sizeof(k_queries) / sizeof(k_queries[0]);
+             i++)
+            if (k_queries[i].q == Q_ESTABLISHED_N)
+                q = &k_queries[i];
         if (nargs - 1 != (int)strlen(q->args))
             return fail(err, errlen, e->line, "query %s takes %zu argument(s)", q->word, strlen(q->args));
         e->query = q->q;
