@@ -584,7 +584,8 @@ static void query(lm_run_t *run, const lm_event_t *e)
         }
         uint64_t nets[LM_MAX_ITEMS];
         size_t nn = s->nets_count > LM_MAX_ITEMS ? LM_MAX_ITEMS : s->nets_count;
-        memcpy(nets, s->nets, nn * sizeof(*nets));
+        if (nn)
+            memcpy(nets, s->nets, nn * sizeof(*nets));
         qsort(nets, nn, sizeof(*nets), cmp_u64);
         size_t k = 0;
         char n24[24];
