@@ -70,7 +70,10 @@ static void dump_net_links(int ni, uint64_t now)
                 sdk_addr_str(p->addr.uint64, addr), p->host, profile_name(p->profile), p->permanent ? "*" : " ",
                 states[s->state <= LINK_STATE_ESTABLISHED ? s->state : 0], s->attempts_count, s->has_client,
                 s->is_uplink, s->stream_is_destroyed, s->active_clusters_count,
-                sdk_cluster_has(n->cluster, p->addr.uint64), up ? "up" : down ? "down" : "none",
+                sdk_cluster_has(n->cluster, p->addr.uint64),
+                up     ? "up"
+                : down ? "down"
+                       : "none",
                 (unsigned long long)s->start_after);
         dap_lm_link_snapshot_free(s);
     }
@@ -105,10 +108,10 @@ void check_below_target(uint64_t now)
         n->below_violations++;
         dump_net_links((int)i, now);
         sim_record("%s below target for %.1f s: links %zu/%u, established %zu, needed %zu, %zu healthy "
-                         "peers available",
-                         n->name, (double)(now - since) / 1000.0, links, n->min_links,
-                         dap_link_manager_established_uplinks_count(n->id), dap_link_manager_needed_links_count(n->id),
-                         available);
+                   "peers available",
+                   n->name, (double)(now - since) / 1000.0, links, n->min_links,
+                   dap_link_manager_established_uplinks_count(n->id), dap_link_manager_needed_links_count(n->id),
+                   available);
     }
 }
 
@@ -163,10 +166,9 @@ unsigned check_permanent_links(unsigned *tracked)
         struct dap_lm_link_snapshot *s = NULL;
         int rc = dap_link_manager_link_snapshot_sync(&p->addr, &s, 10000);
         char addr[SDK_ADDR_STRLEN];
-        sim_record("permanent link lost: %s (%s:%u, %s) in %s; link record %s",
-                         sdk_addr_str(p->addr.uint64, addr), p->host, p->port, profile_name(p->profile), n->name,
-                         rc == DAP_LM_OK ? (s->nets_count ? "kept, other nets only" : "kept without nets")
-                                         : "deleted");
+        sim_record("permanent link lost: %s (%s:%u, %s) in %s; link record %s", sdk_addr_str(p->addr.uint64, addr),
+                   p->host, p->port, profile_name(p->profile), n->name,
+                   rc == DAP_LM_OK ? (s->nets_count ? "kept, other nets only" : "kept without nets") : "deleted");
         dap_lm_link_snapshot_free(s);
         lost++;
         g_sim.permanent_lost++;
@@ -190,8 +192,7 @@ static void on_net_links(int rc, const struct dap_lm_net_links *r, void *arg)
     atomic_fetch_add(&g_sim.c.consistency_checks, 1);
     if (listed != members) {
         atomic_fetch_add(&g_sim.c.consistency_failures, 1);
-        sim_record("%s: %zu members in the primary cluster, %zu of them with a link record", n->name, members,
-                   listed);
+        sim_record("%s: %zu members in the primary cluster, %zu of them with a link record", n->name, members, listed);
     }
 }
 

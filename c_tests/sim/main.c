@@ -233,8 +233,8 @@ static int parse_options(int argc, char **argv, sim_options_t *o)
             return -1;
         }
     }
-    double sum = o->refuse_rate + o->flap_rate + o->drop_rate + o->slow_rate + o->silent_rate + o->reject_rate +
-                 o->inbound_rate;
+    double sum =
+        o->refuse_rate + o->flap_rate + o->drop_rate + o->slow_rate + o->silent_rate + o->reject_rate + o->inbound_rate;
     if (sum > 1.0 + 1e-9) {
         fprintf(stderr, "node_sim: the profile rates add up to %.2f, more than 1 (the rest are healthy peers)\n", sum);
         return -1;
@@ -263,8 +263,8 @@ static int prepare_nets(void)
         n->min_links = i < 3 ? s_default_min_links[i] : 3;
         snprintf(n->name, sizeof(n->name), "net%u", i + 1);
         /* The net's primary cluster: its member callbacks are the link manager's, as in the node. */
-        n->cluster = sdk_cluster_new(n->name, dap_link_manager_add_links_cluster, dap_link_manager_remove_links_cluster,
-                                     NULL);
+        n->cluster =
+            sdk_cluster_new(n->name, dap_link_manager_add_links_cluster, dap_link_manager_remove_links_cluster, NULL);
         if (!n->cluster)
             return -1;
     }
@@ -453,8 +453,8 @@ int main(int argc, char **argv)
     v.consistency_ok = atomic_load(&g_sim.c.consistency_failures) == 0;
     v.misuse_ok = v.misuse == 0;
     v.panics_ok = v.panics == 0;
-    bool pass = setup_ok && v.below_target_ok && v.permanent_ok && v.api_ok && v.callbacks_ok && v.consistency_ok && v.leaks_ok &&
-                v.misuse_ok && v.panics_ok;
+    bool pass = setup_ok && v.below_target_ok && v.permanent_ok && v.api_ok && v.callbacks_ok && v.consistency_ok &&
+                v.leaks_ok && v.misuse_ok && v.panics_ok;
     report_summary(&v, pass, elapsed);
 
     free(v.stats_json);

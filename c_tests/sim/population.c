@@ -9,8 +9,8 @@
 static uint64_t *s_sorted_addrs;
 static uint32_t *s_sorted_index;
 
-static const char *const s_profile_names[PROFILE_COUNT] = {
-    "healthy", "slow", "refusing", "silent", "flapping", "dropping", "rejecting", "inbound"};
+static const char *const s_profile_names[PROFILE_COUNT] = {"healthy",  "slow",     "refusing",  "silent",
+                                                           "flapping", "dropping", "rejecting", "inbound"};
 
 const char *profile_name(peer_profile_t p)
 {
@@ -98,8 +98,7 @@ int population_build(void)
                 break;
         }
         /* 10.a.b.c, unique per index; b and c stay in 1..250 so no host is a network or broadcast address. */
-        snprintf(p->host, sizeof(p->host), "10.%zu.%zu.%zu", (i / 62500) % 250 + 1, (i / 250) % 250 + 1,
-                 i % 250 + 1);
+        snprintf(p->host, sizeof(p->host), "10.%zu.%zu.%zu", (i / 62500) % 250 + 1, (i / 250) % 250 + 1, i % 250 + 1);
         p->port = (uint16_t)(8079 + sim_rng_range(&rng, 0, 20));
         p->profile = draw_profile(&rng);
         p->permanent = p->profile != PROFILE_INBOUND && sim_rng_unit(&rng) < g_sim.opt.permanent_rate;

@@ -79,8 +79,8 @@ void report_status_line(unsigned second)
                     i ? "," : "", n->name, (unsigned long long)n->id, on ? "true" : "false", links, n->min_links, est,
                     need, hot);
         else
-            bprintf(&b, " %s%s %zu/%u est %zu need %zu hot %zu |", n->name, on ? "" : "[off]", links, n->min_links,
-                    est, need, hot);
+            bprintf(&b, " %s%s %zu/%u est %zu need %zu hot %zu |", n->name, on ? "" : "[off]", links, n->min_links, est,
+                    need, hot);
     }
     if (g_sim.opt.json)
         bprintf(&b,
@@ -90,8 +90,8 @@ void report_status_line(unsigned second)
                 atomic_load(&g_sim.c.up_deletes), atomic_load(&g_sim.c.reconnects), g_sim.failures);
     else
         bprintf(&b, " q %llu p99 %.0fus %.0f ev/s links %llu drops %lu%s\n", (unsigned long long)depth,
-                (double)st.proc_p99_ns / 1000.0, events, (unsigned long long)st.links,
-                atomic_load(&g_sim.c.up_deletes), g_sim.failures ? " FAIL" : "");
+                (double)st.proc_p99_ns / 1000.0, events, (unsigned long long)st.links, atomic_load(&g_sim.c.up_deletes),
+                g_sim.failures ? " FAIL" : "");
     fputs(b.s, stdout);
     fflush(stdout);
     free(b.s);
@@ -119,8 +119,8 @@ char *report_final_nets(void)
                     "%s{\"net\":\"%s\",\"id\":%llu,\"active\":%s,\"min\":%u,\"links\":%zu,\"uplinks_cached\":%zu,"
                     "\"needed\":%zu,\"established\":%zu,\"clusters\":%zu,\"hot\":%zu,\"reached_target_s\":%.0f}",
                     i ? "," : "", name, (unsigned long long)ni->net_id, ni->active ? "true" : "false", ni->min_links,
-                    ni->links_count, ni->uplinks_cached, ni->needed_links, ni->established_uplinks,
-                    ni->clusters_count, hot, reached);
+                    ni->links_count, ni->uplinks_cached, ni->needed_links, ni->established_uplinks, ni->clusters_count,
+                    hot, reached);
         else
             bprintf(&b,
                     "  %s (id %llu) %s: links %zu/%u, established uplinks %zu, needed %zu, hot list %zu, target first "
@@ -138,8 +138,8 @@ char *report_final_nets(void)
 static void summary_text(buf_t *b, const sim_verdicts_t *v, bool pass, double elapsed)
 {
     const sim_options_t *o = &g_sim.opt;
-    bprintf(b, "== node_sim summary: %.1f s, seed %llu, %u nets, %zu peers ==\n", elapsed,
-            (unsigned long long)o->seed, o->nets, g_sim.peer_count);
+    bprintf(b, "== node_sim summary: %.1f s, seed %llu, %u nets, %zu peers ==\n", elapsed, (unsigned long long)o->seed,
+            o->nets, g_sim.peer_count);
     bprintf(b, "peers:");
     for (int p = 0; p < PROFILE_COUNT; p++)
         bprintf(b, " %s %zu", profile_name((peer_profile_t)p), g_sim.profile_count[p]);
@@ -207,8 +207,8 @@ static void json_string(buf_t *b, const char *s)
 static void summary_json(buf_t *b, const sim_verdicts_t *v, bool pass, double elapsed)
 {
     const sim_options_t *o = &g_sim.opt;
-    bprintf(b, "{\"type\":\"summary\",\"seconds\":%.1f,\"seed\":%llu,\"nets\":%u,\"peers\":%zu,\"profiles\":{",
-            elapsed, (unsigned long long)o->seed, o->nets, g_sim.peer_count);
+    bprintf(b, "{\"type\":\"summary\",\"seconds\":%.1f,\"seed\":%llu,\"nets\":%u,\"peers\":%zu,\"profiles\":{", elapsed,
+            (unsigned long long)o->seed, o->nets, g_sim.peer_count);
     for (int p = 0; p < PROFILE_COUNT; p++)
         bprintf(b, "%s\"%s\":%zu", p ? "," : "", profile_name((peer_profile_t)p), g_sim.profile_count[p]);
     bprintf(b, "},\"permanent\":%zu,", g_sim.permanent_count);
@@ -218,7 +218,8 @@ static void summary_json(buf_t *b, const sim_verdicts_t *v, bool pass, double el
             "\"link_create\":%lu,\"announces\":%lu,\"accounting_ok\":%lu,\"accounting_refused\":%lu,"
             "\"announce_lost\":%lu,\"uplink_adds\":%lu,\"uplink_deletes\":%lu,\"reconnects\":%lu,"
             "\"downlinks_opened\":%lu,\"downlink_adds\":%lu,\"downlink_deletes\":%lu,"
-            "\"downlinks_closed_by_library\":%lu,\"connect_timeouts\":%lu,\"client_giveups\":%lu,\"net_switches\":%lu,\"api_calls\":%lu},",
+            "\"downlinks_closed_by_library\":%lu,\"connect_timeouts\":%lu,\"client_giveups\":%lu,\"net_switches\":%lu,"
+            "\"api_calls\":%lu},",
             C(cb_link_request), C(cb_fill_net_info), C(cb_connected), C(cb_disconnected), C(cb_disconnected_kept),
             C(cb_error), C(cb_link_count_changed), C(balancer_requests), C(link_creates), C(announces_sent),
             C(accounting_ok), C(accounting_refused), C(announce_lost), C(up_adds), C(up_deletes), C(reconnects),
@@ -233,14 +234,15 @@ static void summary_json(buf_t *b, const sim_verdicts_t *v, bool pass, double el
             "\"invariants\":{\"below_target\":{\"ok\":%s,\"episodes\":%u,\"settle_s\":%u},"
             "\"permanent\":{\"ok\":%s,\"tracked\":%u,\"lost\":%u},"
             "\"api_results\":{\"ok\":%s,\"calls\":%lu,\"unexpected\":%u},\"callbacks\":{\"ok\":%s,\"anomalies\":%u},"
-            "\"consistency\":{\"ok\":%s,\"checks\":%lu,\"failed\":%lu},\"leaks\":{\"ok\":%s,\"clients_live\":%zu,\"uplink_streams\":%zu,\"downlinks_left_open\":%zu,"
+            "\"consistency\":{\"ok\":%s,\"checks\":%lu,\"failed\":%lu},\"leaks\":{\"ok\":%s,\"clients_live\":%zu,"
+            "\"uplink_streams\":%zu,\"downlinks_left_open\":%zu,"
             "\"sim_closed\":%zu},\"sdk_misuse\":{\"ok\":%s,\"count\":%zu},\"panics\":{\"ok\":%s,\"count\":%llu}},",
             v->below_target_ok ? "true" : "false", below, o->settle_seconds, v->permanent_ok ? "true" : "false",
             v->permanent_tracked, v->permanent_lost, v->api_ok ? "true" : "false", C(api_calls), g_sim.api_unexpected,
             v->callbacks_ok ? "true" : "false", g_sim.anomalies, v->consistency_ok ? "true" : "false",
-            C(consistency_checks), C(consistency_failures), v->leaks_ok ? "true" : "false", v->clients_live, v->uplink_streams_left, v->downlinks_left_open,
-            v->downlinks_sim_closed, v->misuse_ok ? "true" : "false", v->misuse, v->panics_ok ? "true" : "false",
-            (unsigned long long)v->panics);
+            C(consistency_checks), C(consistency_failures), v->leaks_ok ? "true" : "false", v->clients_live,
+            v->uplink_streams_left, v->downlinks_left_open, v->downlinks_sim_closed, v->misuse_ok ? "true" : "false",
+            v->misuse, v->panics_ok ? "true" : "false", (unsigned long long)v->panics);
     bprintf(b, "\"failures\":[");
     unsigned shown = g_sim.failures < 8 ? g_sim.failures : 8;
     for (unsigned i = 0; i < shown; i++) {

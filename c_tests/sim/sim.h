@@ -54,9 +54,9 @@ typedef struct sim_peer {
     uint64_t dl_close_at_ms;
     atomic_int dl_net; /* net index the downlink announces itself in (read by the streams thread) */
 
-    atomic_bool dialed;         /* the balancer made a link to it at least once (limits timeout scans) */
-    uint32_t announce_pending;  /* bit per net: an ANNOUNCE reply is scheduled (channel lock) */
-    uint32_t permanent_linked;  /* bit per net: a permanent link that must stay (sim.perm_lock) */
+    atomic_bool dialed;        /* the balancer made a link to it at least once (limits timeout scans) */
+    uint32_t announce_pending; /* bit per net: an ANNOUNCE reply is scheduled (channel lock) */
+    uint32_t permanent_linked; /* bit per net: a permanent link that must stay (sim.perm_lock) */
 } sim_peer_t;
 
 typedef struct sim_net {
@@ -64,9 +64,9 @@ typedef struct sim_net {
     uint32_t min_links;
     char name[16];
     dap_cluster_t *cluster;
-    atomic_bool on;               /* the sim's intent: switched on (after set_net_condition returned) */
-    atomic_bool request_pending;  /* a link_request is queued to the balancer */
-    uint64_t epoch;               /* bumped by every switch (sim.perm_lock) */
+    atomic_bool on;              /* the sim's intent: switched on (after set_net_condition returned) */
+    atomic_bool request_pending; /* a link_request is queued to the balancer */
+    uint64_t epoch;              /* bumped by every switch (sim.perm_lock) */
     atomic_uint_fast64_t on_since_ms;
 
     /* the balancer's last decision, for failure reports */
@@ -96,8 +96,7 @@ typedef struct sim_options {
 typedef struct sim_counters {
     atomic_ulong cb_fill_net_info, cb_connected, cb_disconnected, cb_disconnected_kept, cb_error, cb_link_request,
         cb_link_count_changed;
-    atomic_ulong balancer_requests, link_creates, announces_sent, accounting_ok, accounting_refused,
-        announce_lost;
+    atomic_ulong balancer_requests, link_creates, announces_sent, accounting_ok, accounting_refused, announce_lost;
     atomic_ulong up_adds, up_deletes, reconnects, down_adds, down_deletes, downlinks_opened,
         downlinks_closed_by_library, connect_timeouts, client_giveups, net_switches;
     atomic_ulong api_calls, consistency_checks, consistency_failures;
