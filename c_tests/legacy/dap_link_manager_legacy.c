@@ -18,7 +18,8 @@
  *   - Operations that return a result (add_net, link_create, nets mutations) run on the caller's thread
  *     under the locks. A timer thread posts the maintenance tick.
  *
- * Exports only the original dap_link_manager_* functions (everything else is hidden).
+ * Exports only the original dap_link_manager_* functions (everything else is hidden); test builds add the
+ * harness entry points of legacy_hooks.c (virtual clock, manual tick, flush, link snapshot).
  */
 #define _POSIX_C_SOURCE 200809L
 
