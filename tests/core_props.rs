@@ -325,6 +325,34 @@ proptest! {
     }
 }
 
+/// Long walks: the same steps and invariants over one World for many steps, so slow effects
+/// (hot-list expiry, reconnect cadence, attempts) accumulate. `LM_WALK_STEPS` sets the total
+/// (default 1,000,000 across the walks in an optimised build, which CI runs with
+/// `cargo test --release --test core_props`; 50,000 in a debug build), `LM_WALK_SEED` the first seed.
+#[test]
+fn long_random_walks_keep_the_invariants() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let total: usize = std::env::var("LM_WALK_STEPS").ok().and_then(|v| v.parse().ok()).unwrap_or(if cfg!(debug_assertions) { 50_000 } else { 1_000_000 });
+    let seed: u64 = std::env::var("LM_WALK_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x5eed);
+    const WALK: usize = 20_000;
+    let strategy = step();
+    let mut done = 0usize;
+    let mut walk = 0u64;
+    while done < total {
+        let mut bytes = [0u8; 32];
+        bytes[..8].copy_from_slice(&(seed + walk).to_le_bytes());
+        let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &bytes);
+        let mut runner = TestRunner::new_with_rng(Config::default(), rng);
+        let n = WALK.min(total - done);
+        let steps: Vec<Step> = (0..n).map(|_| strategy.new_tree(&mut runner).expect("a step").current()).collect();
+        run(&steps, 1 + (walk % 3) as u32);
+        done += n;
+        walk += 1;
+    }
+    eprintln!("{done} steps in {walk} walks, invariants checked after every step");
+}
+
 /// §9: link_update hands the client the current process-wide channel list (FIX-CHANNELS-GLOBAL). Lives
 /// here, not with the rounds, because it changes process-wide state that their journals include.
 #[test]

@@ -1024,12 +1024,18 @@ impl Core {
         let mut addrs: Vec<Addr> =
             self.st.borrow().links.values().filter(|l| l.client.is_some()).map(|l| l.addr).collect();
         addrs.sort_unstable(); // deterministic order for tests and replays
+                               // Who is in each primary cluster, read once per pass from the SDK under the cluster's lock (not
+                               // from the member callbacks: a member added before its link existed was never recorded on it,
+                               // and not with the unlocked `dap_cluster_member_find_unsafe`).
+        let primaries: Vec<ClusterRef> = self.st.borrow().nets.iter().map(|n| n.clusters[0]).collect();
+        let members: HashMap<ClusterRef, std::collections::HashSet<Addr>> =
+            primaries.into_iter().map(|c| (c, self.sdk.cluster_members(c).into_iter().collect())).collect();
         for addr in addrs {
-            self.wake_up_link(addr, now);
+            self.wake_up_link(addr, now, &members);
         }
     }
 
-    fn wake_up_link(&self, addr: Addr, now: u64) {
+    fn wake_up_link(&self, addr: Addr, now: u64, members: &HashMap<ClusterRef, std::collections::HashSet<Addr>>) {
         let (established, start_after, nets) = {
             let st = self.st.borrow();
             let Some(l) = st.links.get(&addr) else { return };
@@ -1037,13 +1043,10 @@ impl Core {
         };
         if established && start_after < now {
             for net in nets {
-                // Membership of the primary cluster is known from its member callbacks (the link's
-                // active clusters): no unlocked `dap_cluster_member_find_unsafe` from this thread.
                 let unaccounted = {
                     let st = self.st.borrow();
                     let primary = st.nets.iter().find(|n| n.id == net).map(|n| n.clusters[0]);
-                    let member = |p| st.links.get(&addr).is_some_and(|l| l.active_clusters.contains(&p));
-                    primary.is_some_and(|p| !member(p))
+                    primary.is_some_and(|p| !members.get(&p).is_some_and(|m| m.contains(&addr)))
                 };
                 if unaccounted {
                     self.call_node_on(addr, |node, p| node.connected(p, net));
