@@ -333,7 +333,10 @@ proptest! {
 fn long_random_walks_keep_the_invariants() {
     use proptest::strategy::ValueTree;
     use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-    let total: usize = std::env::var("LM_WALK_STEPS").ok().and_then(|v| v.parse().ok()).unwrap_or(if cfg!(debug_assertions) { 50_000 } else { 1_000_000 });
+    let total: usize = std::env::var("LM_WALK_STEPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if cfg!(debug_assertions) { 50_000 } else { 1_000_000 });
     let seed: u64 = std::env::var("LM_WALK_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x5eed);
     const WALK: usize = 20_000;
     let strategy = step();

@@ -21,6 +21,27 @@ use crate::host::ClusterRef;
 static ON: AtomicBool = AtomicBool::new(false);
 static LAST_SECS: AtomicU64 = AtomicU64::new(0);
 static OUT: Mutex<Option<(BufWriter<File>, Arc<Clock>)>> = Mutex::new(None);
+/// Clusters already declared in the trace (a `cluster <token> links|static` line before first use).
+static DECLARED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+/// The declaration a cluster needs before `op` uses it, if any: static clusters call the static member
+/// callbacks in a replay, the others the links ones.
+fn declaration(op: &Op) -> Option<String> {
+    let (c, kind) = match op {
+        Op::StaticJoined { cluster, .. } | Op::StaticLeft { cluster, .. } => (*cluster, "static"),
+        Op::AddNet { cluster, .. }
+        | Op::AddNetAssociate { cluster, .. }
+        | Op::ClusterJoined { cluster, .. }
+        | Op::ClusterLeft { cluster, .. } => (*cluster, "links"),
+        _ => return None,
+    };
+    let mut d = DECLARED.lock().unwrap_or_else(|e| e.into_inner());
+    if d.contains(&c.0) {
+        return None;
+    }
+    d.push(c.0);
+    Some(format!("cluster {} {kind}", cluster(c)))
+}
 
 fn net(n: u64) -> String {
     if n == DAP_NET_ID_INVALID {
@@ -83,6 +104,7 @@ pub fn start(path: &str, header: &[String], clock: Arc<Clock>) {
     text.push_str("init\n");
     let _ = w.write_all(text.as_bytes());
     LAST_SECS.store(clock.now_secs(), Ordering::Relaxed);
+    DECLARED.lock().unwrap_or_else(|e| e.into_inner()).clear();
     *OUT.lock().unwrap_or_else(|e| e.into_inner()) = Some((w, clock));
     ON.store(true, Ordering::Release);
     info!("record mode: writing the call trace to {path}");
@@ -105,6 +127,9 @@ pub fn op(op: &Op) {
         return;
     }
     if let Some(l) = line_of(op) {
+        if let Some(d) = declaration(op) {
+            line(&d);
+        }
         line(&l);
     }
 }
