@@ -367,7 +367,7 @@ int dap_link_manager_set_net_condition_async(uint64_t net_id,
 int dap_link_manager_set_condition_async(bool active, dap_lm_completion_cb_t cb, void *arg);
 
 /*
- `link_create`, completion with OK / OWN_ADDRESS / EXISTS (or unknown net) / NO_MEMORY / ...
+ `link_create`, completion with OK / OWN_ADDRESS / NOT_FOUND (unknown net) / EXISTS / NO_MEMORY / ...
  */
 int dap_link_manager_link_create_async(dap_stream_node_addr_t *addr,
                                        uint64_t net_id,

@@ -192,8 +192,8 @@ static void test_links_streams(void)
     CHECK(dap_link_manager_link_find(&a1, N1)); /* visible once completed */
     ACCEPTED(DAP_LM_ERR_EXISTS, dap_link_manager_link_create_async, &a1, N1);
     ACCEPTED(DAP_LM_ERR_OWN_ADDRESS, dap_link_manager_link_create_async, &own, N1);
-    /* unknown net: the header documents "EXISTS (or unknown net)"; the _sync variant says NOT_FOUND */
-    ACCEPTED(DAP_LM_ERR_EXISTS, dap_link_manager_link_create_async, &a2, N2);
+    /* unknown net: NOT_FOUND, as the _sync variant answers */
+    ACCEPTED(DAP_LM_ERR_NOT_FOUND, dap_link_manager_link_create_async, &a2, N2);
     ACCEPTED(DAP_LM_OK, dap_link_manager_link_create_async, &a2, DAP_NET_ID_INVALID);
     REFUSED(DAP_LM_ERR_INVALID_ARGUMENT, dap_link_manager_link_create_async, NULL, N1);
     REFUSED(DAP_LM_ERR_INVALID_ARGUMENT, dap_link_manager_link_create_async, &zero, N1);

@@ -13,7 +13,7 @@ use super::result::{code, dap_lm_result::*, err};
 use super::snapshot::{
     dap_lm_link_snapshot, dap_lm_link_snapshot_free, dap_lm_net_links, dap_lm_net_links_free, link_snapshot_of,
 };
-use super::sync::named;
+use super::sync::{link_create_result, named};
 use crate::abi::{dap_cluster_t, dap_stream_node_addr_t};
 use crate::actor::api::{self, submit, Mode};
 use crate::actor::{LmError, Outcome};
@@ -44,11 +44,16 @@ fn refuse(cb: dap_lm_completion_cb_t, arg: *mut c_void, rc: c_int) -> c_int {
 
 fn run(op: Op, cb: dap_lm_completion_cb_t, arg: *mut c_void) -> c_int {
     let name = op.name();
+    let created_in = match op {
+        Op::LinkCreate { net, .. } => Some(net),
+        _ => None,
+    };
     let arg = arg as usize;
     let then = Box::new(move |o: Outcome| {
-        let rc = match o {
-            Ok(rc) => code(named(name, rc)),
-            Err(e) => err(e),
+        let rc = match (o, created_in) {
+            (Ok(rc), Some(net)) => code(link_create_result(rc, net)),
+            (Ok(rc), None) => code(named(name, rc)),
+            (Err(e), _) => err(e),
         };
         complete(cb, arg, rc);
     });
@@ -138,7 +143,7 @@ pub extern "C" fn dap_link_manager_set_condition_async(
     })
 }
 
-/// `link_create`, completion with OK / OWN_ADDRESS / EXISTS (or unknown net) / NO_MEMORY / ...
+/// `link_create`, completion with OK / OWN_ADDRESS / NOT_FOUND (unknown net) / EXISTS / NO_MEMORY / ...
 #[no_mangle]
 pub unsafe extern "C" fn dap_link_manager_link_create_async(
     addr: *mut dap_stream_node_addr_t,

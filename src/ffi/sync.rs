@@ -37,6 +37,14 @@ pub(crate) fn named(op: &str, rc: i32) -> dap_lm_result {
     }
 }
 
+/// `link_create`'s -2 means "unknown net" or "net already associated": the view tells which.
+pub(crate) fn link_create_result(rc: i32, net_id: u64) -> dap_lm_result {
+    if rc == -2 && !api::view().is_ok_and(|v| v.net(net_id).is_some()) {
+        return DAP_LM_ERR_NOT_FOUND;
+    }
+    named("link_create", rc)
+}
+
 fn run(op: Op, timeout_ms: u32) -> c_int {
     let name = op.name();
     match submit(op, Mode::Wait(timeout(timeout_ms))) {
@@ -127,8 +135,7 @@ pub unsafe extern "C" fn dap_link_manager_link_create_sync(
         // SAFETY: NULL or readable (C contract).
         let Some(a) = (unsafe { valid_addr(addr) }) else { return code(DAP_LM_ERR_INVALID_ARGUMENT) };
         match submit(Op::LinkCreate { addr: a, net: net_id }, Mode::Wait(timeout(timeout_ms))) {
-            Ok(-2) if !api::view().is_ok_and(|v| v.net(net_id).is_some()) => code(DAP_LM_ERR_NOT_FOUND),
-            Ok(rc) => code(named("link_create", rc)),
+            Ok(rc) => code(link_create_result(rc, net_id)),
             Err(e) => err(e),
         }
     })
