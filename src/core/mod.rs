@@ -11,6 +11,9 @@ pub mod channels;
 pub mod clock;
 pub mod link;
 pub mod report;
+/// cbindgen:ignore
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod uplink_host;
 pub mod view;
 
