@@ -46,13 +46,17 @@ const char *lm_addr_fmt(uint64_t a, char *buf)
     return buf;
 }
 
+/* "0x" (or "0X") and hex digits, or decimal digits: nothing else. strtoull alone would also take a
+ * blank and a sign ("\v-1" wrapped to UINT64_MAX) and read a leading 0 as octal ("010" was 8). */
 static bool parse_u64(const char *s, uint64_t *out)
 {
-    if (!*s || *s == '-')
+    bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+    const char *digits = hex ? s + 2 : s;
+    if (!*digits || strspn(digits, hex ? "0123456789abcdefABCDEF" : "0123456789") != strlen(digits))
         return false;
     char *end;
     errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
+    unsigned long long v = strtoull(digits, &end, hex ? 16 : 10);
     if (errno || *end)
         return false;
     *out = v;
