@@ -65,9 +65,13 @@ static bool parse_u64(const char *s, uint64_t *out)
 
 bool lm_parse_addr(const char *s, uint64_t *out)
 {
+    /* Exactly four hex digits per group: %4x alone also takes a sign, a blank or "0x" ("0000::-001::..."
+     * gave 0xffffffff00000000, the sign spilling into the group before). */
+    bool grouped = strlen(s) == 22;
+    for (int i = 0; i < 22 && grouped; i++)
+        grouped = i % 6 >= 4 ? s[i] == ':' : isxdigit((unsigned char)s[i]) != 0;
     unsigned w[4];
-    char tail;
-    if (sscanf(s, "%4x::%4x::%4x::%4x%c", &w[0], &w[1], &w[2], &w[3], &tail) == 4 && strlen(s) == 22) {
+    if (grouped && sscanf(s, "%4x::%4x::%4x::%4x", &w[0], &w[1], &w[2], &w[3]) == 4) {
         *out = ((uint64_t)w[0] << 48) | ((uint64_t)w[1] << 32) | ((uint64_t)w[2] << 16) | w[3];
         return true;
     }
