@@ -587,7 +587,7 @@ static dap_link_manager_callbacks_t no_fill;
       ASYNC(dap_link_manager_link_create_async(&g_zero, N1, CB)))                                                      \
     X("link_create_async", C_OWN, "completion", K_LM, DAP_LM_ERR_OWN_ADDRESS, L,                                       \
       ASYNC(dap_link_manager_link_create_async(&g_own, N1, CB)))                                                       \
-    X("link_create_async", C_UNKNOWN, "completion", K_LM, DAP_LM_ERR_EXISTS, L,                                        \
+    X("link_create_async", C_UNKNOWN, "completion", K_LM, DAP_LM_ERR_NOT_FOUND, L,                                     \
       ASYNC(dap_link_manager_link_create_async(&g_new, NU, CB)))                                                       \
     X("link_create_async", C_BEFORE, "", K_LM, DAP_LM_ERR_NOT_INITIALIZED, L,                                          \
       ASYNC(dap_link_manager_link_create_async(&g_new, N1, CB)))                                                       \
