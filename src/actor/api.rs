@@ -10,9 +10,11 @@ use log::warn;
 use super::mailbox::{Priority, PushError};
 use super::reply::ReplySlot;
 use super::{priority_of, LmError, Msg, Outcome, Runtime, Sink};
-use crate::core::view::Snapshot;
+use crate::core::view::{bump_view_generation, Snapshot, VIEW_GENERATION};
 use crate::core::{with_current, Op};
+use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering::Acquire;
 use std::sync::atomic::Ordering::Relaxed;
 
 static RUNTIME: ArcSwapOption<Runtime> = ArcSwapOption::const_empty();
@@ -25,10 +27,13 @@ pub fn lifecycle() -> MutexGuard<'static, ()> {
 
 pub fn install(rt: Arc<Runtime>) {
     RUNTIME.store(Some(rt));
+    bump_view_generation();
 }
 
 pub fn uninstall() -> Option<Arc<Runtime>> {
-    RUNTIME.swap(None)
+    let rt = RUNTIME.swap(None);
+    bump_view_generation();
+    rt
 }
 
 /// The running manager, if `init` ran and `deinit` did not.
@@ -111,7 +116,7 @@ pub fn submit(op: Op, mode: Mode) -> Outcome {
         }
     };
     let name = op.name();
-    let msg = Msg::Op { op, sink, queued_ns: rt.mono_ns() };
+    let msg = Msg::Op { op, sink, queued_ns: rt.queue_stamp() };
     push(rt, prio, msg, exempt, deadline, name)?;
     match slot {
         None => Ok(0),
@@ -126,6 +131,38 @@ pub fn view() -> Result<Guard<Arc<Snapshot>>, LmError> {
     let rt = guard.as_ref().ok_or(LmError::NotInitialized)?;
     with_current(|core| core.publish());
     Ok(rt.views.load())
+}
+
+thread_local! {
+    /// The view this thread read last, with the generation it was current at.
+    static VIEW_CACHE: RefCell<Option<(u64, Arc<Snapshot>)>> = const { RefCell::new(None) };
+}
+
+/// Run `f` on the current view: the original getters. Off the actor thread, a thread keeps the view it
+/// read last and only reloads it when the generation moved (one load, no read-modify-write: getters
+/// on many threads do not bounce a shared cache line). On the actor thread, as [`view`].
+pub fn with_view<R>(f: impl FnOnce(&Snapshot) -> R) -> Result<R, LmError> {
+    if on_actor_thread() {
+        return view().map(|v| f(&v));
+    }
+    let gen = VIEW_GENERATION.load(Acquire);
+    VIEW_CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some((g, snap)) = cache.as_ref() {
+            if *g == gen {
+                return Ok(f(snap));
+            }
+        }
+        let guard = RUNTIME.load();
+        let Some(rt) = guard.as_ref() else {
+            *cache = None;
+            return Err(LmError::NotInitialized);
+        };
+        let snap = rt.views.load_full();
+        let r = f(&snap);
+        *cache = Some((gen, snap));
+        Ok(r)
+    })
 }
 
 /// The view after everything this thread queued earlier has been applied (`_sync` queries).
@@ -148,7 +185,7 @@ pub fn barrier(timeout: Option<Duration>) -> Outcome {
     rt.metrics.sync_calls.fetch_add(1, Relaxed);
     let deadline = Instant::now() + timeout.unwrap_or(rt.cfg.sync_timeout);
     let slot = Arc::new(ReplySlot::new());
-    let msg = Msg::Barrier { sink: Sink::Slot(slot.clone()), queued_ns: rt.mono_ns() };
+    let msg = Msg::Barrier { sink: Sink::Slot(slot.clone()), queued_ns: rt.queue_stamp() };
     push(rt, Priority::Normal, msg, false, deadline, "barrier")?;
     wait(rt, &slot, deadline, "barrier")
 }
@@ -162,7 +199,7 @@ pub fn then_view(f: Box<dyn FnOnce(Outcome) + Send>) -> Outcome {
     };
     rt.metrics.async_calls.fetch_add(1, Relaxed);
     let deadline = Instant::now() + rt.cfg.sync_timeout;
-    let msg = Msg::Barrier { sink: Sink::Then(f), queued_ns: rt.mono_ns() };
+    let msg = Msg::Barrier { sink: Sink::Then(f), queued_ns: rt.queue_stamp() };
     push(rt, Priority::Normal, msg, on_actor_thread(), deadline, "async_query").map(|_| 0)
 }
 

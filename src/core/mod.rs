@@ -1174,6 +1174,7 @@ impl Core {
             let prev = self.views.load_full();
             let next = self.build_view(&prev);
             self.views.store(Arc::new(next));
+            view::bump_view_generation();
         }
         true
     }

@@ -146,6 +146,7 @@ impl World {
                 self.sdk.set_client_stage(ADDRS[a], stage::STREAM_CTL);
             }
             Step::AnnounceFails(on) => self.node.set_announce_fails(on),
+            Step::ClientNewFails(on) => self.sdk.set_fail_client_new(on),
             Step::Tick(p) => self.apply(Op::Tick(p)),
             Step::Condition(on) => self.apply(Op::SetCondition(on)),
             Step::Wait(secs) => self.clock.advance(secs * 1_000_000_000),
@@ -257,6 +258,8 @@ pub enum Step {
     StaleEvent(usize, u64, bool),
     ClientStage(usize),
     AnnounceFails(bool),
+    /// The SDK refuses (true) or makes again (false) new clients.
+    ClientNewFails(bool),
     Tick(Option<TickPhase>),
     Condition(bool),
     /// Seconds of virtual time (0..30 or 100..1000).
@@ -272,7 +275,7 @@ impl Step {
 
 /// Weight of each step kind, in the order of the `match` in `Step::arbitrary` (the weights of the
 /// proptest strategy in `tests/core_props.rs`).
-const STEP_WEIGHTS: [u32; 21] = [2, 1, 3, 1, 6, 2, 4, 2, 3, 5, 2, 2, 1, 4, 4, 2, 1, 1, 6, 1, 4];
+const STEP_WEIGHTS: [u32; 22] = [2, 1, 3, 1, 6, 2, 4, 2, 3, 5, 2, 2, 1, 4, 4, 2, 1, 1, 1, 6, 1, 4];
 
 fn index(u: &mut Unstructured<'_>, len: usize) -> arbitrary::Result<usize> {
     u.int_in_range(0..=len - 1)
@@ -310,8 +313,9 @@ impl<'a> Arbitrary<'a> for Step {
             15 => Step::StaleEvent(a(u)?, u.int_in_range(1..=15)?, u.arbitrary()?),
             16 => Step::ClientStage(a(u)?),
             17 => Step::AnnounceFails(u.arbitrary()?),
-            18 => Step::Tick([None, Some(TickPhase::WakeUp), Some(TickPhase::LinksRequest)][index(u, 3)?]),
-            19 => Step::Condition(u.ratio(8u8, 10)?),
+            18 => Step::ClientNewFails(u.ratio(3u8, 10)?),
+            19 => Step::Tick([None, Some(TickPhase::WakeUp), Some(TickPhase::LinksRequest)][index(u, 3)?]),
+            20 => Step::Condition(u.ratio(8u8, 10)?),
             _ => Step::Wait(if u.arbitrary()? { u.int_in_range(0..=29)? } else { u.int_in_range(100..=999)? }),
         })
     }

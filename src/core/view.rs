@@ -79,6 +79,15 @@ pub struct Snapshot {
     pub hot: HotLists,
 }
 
+/// Bumped after every publication of a view (and when a manager starts or stops), so getter threads
+/// can keep the view they read last and revalidate it with one load instead of a read-modify-write.
+pub static VIEW_GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Mark every cached view stale.
+pub fn bump_view_generation() {
+    VIEW_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Release);
+}
+
 /// The answer to `get_net_links_addrs`: uplinks first.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetLinks {

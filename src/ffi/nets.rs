@@ -14,10 +14,7 @@ use crate::host::ClusterRef;
 
 /// Read the view for an original getter; `dflt` before `init` / after `deinit`.
 pub(crate) fn read_view<R>(dflt: R, f: impl FnOnce(&Snapshot) -> R) -> R {
-    match api::view() {
-        Ok(v) => f(&v),
-        Err(_) => dflt,
-    }
+    api::with_view(f).unwrap_or(dflt)
 }
 
 pub(crate) fn original(name: &str, op: Op, not_init: c_int) -> c_int {
