@@ -33,6 +33,7 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (a.clone(), 1..16u64, any::<bool>()).prop_map(|(a, t, c)| Step::StaleEvent(a, t, c)),
         1 => a.prop_map(Step::ClientStage),
         1 => any::<bool>().prop_map(Step::AnnounceFails),
+        1 => prop::bool::weighted(0.3).prop_map(Step::ClientNewFails),
         6 => phase.prop_map(Step::Tick),
         1 => prop::bool::weighted(0.8).prop_map(Step::Condition),
         4 => prop_oneof![0..30u64, 100..1000u64].prop_map(Step::Wait),
