@@ -5,7 +5,8 @@
  * a refusal says why ("line N: ..."); an accepted trace has numbered, printable events, and its
  * normalised text (each event's `text`, one per line, as the replayer prints and records it) parses
  * again to the same events; and every word of the input gets the same verdict and value from
- * lm_parse_addr/lm_parse_net as from the grammar of trace.h, written out again below. */
+ * lm_parse_addr/lm_parse_net as from the grammar of trace.h, written out again below (and an address
+ * formatted by lm_addr_fmt reads back the same). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -86,6 +87,11 @@ static void check_word(const char *w)
         fprintf(stderr, "fuzz_trace: lm_parse_addr(\"%s\") = %d, %#llx; the grammar says %d, %#llx\n", w, ok,
                 (unsigned long long)got, ref, (unsigned long long)want);
         abort();
+    }
+    if (ok) { /* the replayer prints addresses with lm_addr_fmt: it reads back the same */
+        char buf[24];
+        uint64_t back = 0;
+        CHECK(lm_parse_addr(lm_addr_fmt(got, buf), &back) && back == got && strlen(buf) == 22);
     }
     ok = lm_parse_net(w, &got);
     ref = strcmp(w, "INVALID") ? ref_number(w, &want) : (want = DAP_NET_ID_INVALID, true);
