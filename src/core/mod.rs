@@ -329,14 +329,6 @@ impl Core {
         self.apply(op)
     }
 
-    pub fn sdk(&self) -> &dyn Sdk {
-        self.sdk.as_ref()
-    }
-
-    pub fn clock(&self) -> &Arc<Clock> {
-        &self.clock
-    }
-
     /// True while the core is inside an SDK call that may call back synchronously.
     pub fn in_sdk_call(&self) -> bool {
         self.sdk_depth.get() > 0
@@ -701,7 +693,7 @@ impl Core {
     // ---------------------------------------------------------------- accounting, clusters (§6)
 
     fn accounting(&self, net: NetId, addr: Addr, ok: bool) {
-        let (primary, clusters) = {
+        let primary = {
             let mut st = self.st.borrow_mut();
             let Some(n) = st.nets.iter().find(|n| n.id == net) else { return };
             let clusters = n.clusters.clone();
@@ -730,9 +722,8 @@ impl Core {
                 l.rec.get_mut().uplink.start_after = now + delay;
             }
             Self::mark(&mut st, addr);
-            (clusters[0], clusters)
+            clusters[0]
         };
-        let _ = clusters;
         let count = self.sdk.cluster_count(primary) as i32;
         let permanent = self.call_node_on(addr, |node, p| node.disconnected(p, net, count)).unwrap_or(false);
         if permanent {
